@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { BaseCluster, Cluster, ClusterConfig } from './cluster.js';
+import { CleanupError } from './errors.js';
+import type { PlatformContext } from './platform.js';
+import { once } from './disposable.js';
+
+/** One per kola process: owns the SSH key registration and any network shared by its clusters. */
+export interface Flight extends AsyncDisposable {
+  name: string;
+  platform: string;
+  clusters: readonly Cluster[];
+  newCluster(config?: Partial<ClusterConfig>, options?: { signal?: AbortSignal }): Promise<Cluster>;
+  destroy(): Promise<void>;
+}
+
+export abstract class BaseFlight implements Flight {
+  readonly name: string;
+  private readonly live = new Set<BaseCluster>();
+
+  constructor(
+    readonly ctx: PlatformContext,
+    readonly platform: string,
+  ) {
+    this.name = ctx.runId || `${ctx.basename}-${randomBytes(4).toString('hex')}`;
+  }
+
+  get clusters(): readonly Cluster[] {
+    return [...this.live];
+  }
+
+  protected abstract createCluster(config: ClusterConfig): Promise<BaseCluster>;
+
+  /** Deletes what the flight made (key pairs, networks). Must succeed when already gone. */
+  protected async destroyFlightResources(): Promise<void> {}
+
+  async newCluster(config: Partial<ClusterConfig> = {}, options: { signal?: AbortSignal } = {}): Promise<Cluster> {
+    const signal = options.signal ?? config.signal;
+    const full: ClusterConfig = {
+      outputDir: config.outputDir ?? join(this.ctx.outputDir, 'clusters'),
+      ...config,
+      ...(signal ? { signal } : {}),
+    };
+    (signal ?? this.ctx.signal).throwIfAborted();
+    const cluster = await this.createCluster(full);
+    this.live.add(cluster);
+    return cluster;
+  }
+
+  /** Called by BaseCluster.destroy(). */
+  forget(cluster: BaseCluster): void {
+    this.live.delete(cluster);
+  }
+
+  readonly destroy = once(async () => {
+    const results = await Promise.allSettled([...this.live].map((c) => c.destroy()));
+    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    try {
+      await this.destroyFlightResources();
+    } catch (e) {
+      errors.push(e);
+    }
+    if (errors.length) throw new CleanupError(`destroying flight ${this.name}`, errors);
+  });
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+}

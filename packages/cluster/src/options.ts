@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Platform options come from one zod object per platform. Each field's description is the help
+ * text, `.default()` the default, and `.meta({ env, aliases, secret })` the environment variable, old
+ * flag spellings (mantle's ore flags) and whether to redact it. From that one place the CLIs build
+ * `--<platform>-<kebab-key>` flags and resolve values with flags > env > default.
+ */
+export interface OptionMeta {
+  /** Environment variable read when the flag is absent. */
+  env?: string;
+  /** Extra flag spellings accepted (e.g. `--region` for `ore aws`). */
+  aliases?: string[];
+  secret?: boolean;
+  /** Placeholder in help, e.g. 'ID'. */
+  valueName?: string;
+}
+
+export type OptionKind = 'string' | 'number' | 'boolean' | 'string[]' | 'enum';
+
+export interface OptionSpec {
+  key: string;
+  flag: string;
+  kind: OptionKind;
+  description: string;
+  defaultValue?: unknown;
+  choices?: string[];
+  env?: string;
+  aliases: string[];
+  secret: boolean;
+  valueName: string;
+}
+
+export type PlatformOptionsSchema = z.ZodObject<z.ZodRawShape>;
+
+export function kebabCase(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+interface ZodDefLike {
+  type: string;
+  innerType?: z.ZodType;
+  defaultValue?: unknown;
+  entries?: Record<string, string>;
+  element?: z.ZodType;
+  in?: z.ZodType;
+}
+
+function defOf(schema: z.ZodType): ZodDefLike {
+  return (schema as unknown as { _zod: { def: ZodDefLike } })._zod.def;
+}
+
+/** Describes each option of a platform's schema for flag generation and help. */
+export function describeOptions(platform: string, schema: PlatformOptionsSchema): OptionSpec[] {
+  return Object.entries(schema.shape).map(([key, field]) => {
+    let current = field as z.ZodType;
+    let meta: OptionMeta & { description?: string } = {};
+    let defaultValue: unknown;
+    for (;;) {
+      meta = { ...(z.globalRegistry.get(current) as OptionMeta & { description?: string }), ...meta };
+      const def = defOf(current);
+      if (def.type === 'default' || def.type === 'prefault') {
+        defaultValue = typeof def.defaultValue === 'function' ? (def.defaultValue as () => unknown)() : def.defaultValue;
+        current = def.innerType!;
+      } else if (def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly') {
+        current = def.innerType!;
+      } else if (def.type === 'pipe') {
+        current = def.in!;
+      } else break;
+    }
+    const def = defOf(current);
+    let kind: OptionKind;
+    let choices: string[] | undefined;
+    switch (def.type) {
+      case 'boolean':
+        kind = 'boolean';
+        break;
+      case 'number':
+      case 'int':
+        kind = 'number';
+        break;
+      case 'enum':
+        kind = 'enum';
+        choices = Object.values(def.entries ?? {});
+        break;
+      case 'array':
+        kind = 'string[]';
+        break;
+      default:
+        kind = 'string';
+    }
+    const spec: OptionSpec = {
+      key,
+      flag: `--${platform}-${kebabCase(key)}`,
+      kind,
+      description: meta.description ?? '',
+      aliases: meta.aliases ?? [],
+      secret: meta.secret ?? false,
+      valueName: meta.valueName ?? (kind === 'number' ? 'N' : 'VALUE'),
+    };
+    if (defaultValue !== undefined) spec.defaultValue = defaultValue;
+    if (choices) spec.choices = choices;
+    if (meta.env) spec.env = meta.env;
+    return spec;
+  });
+}
+
+/** Converts a raw string (from env or a flag) to the option's kind; errors name where it came from. */
+export function coerceOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
+  if (typeof raw !== 'string') return raw;
+  switch (spec.kind) {
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${source}: "${raw}" is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(`${source}: "${raw}" is not a boolean (true or false)`);
+    case 'string[]':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+export interface ResolveOptionsInput {
+  /** Values from flags, by option key (already typed by the CLI parser, or raw strings). */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Resolves a platform's options: flag > environment > schema default, then validates with the
+ * schema. A bad value is a ConfigError naming the flag (or variable) and what is wrong.
+ */
+export function resolveOptions<S extends PlatformOptionsSchema>(
+  platform: string,
+  schema: S,
+  input: ResolveOptionsInput = {},
+): z.output<S> {
+  const env = input.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const spec of describeOptions(platform, schema)) {
+    const flagValue = input.flags?.[spec.key];
+    if (flagValue !== undefined) {
+      raw[spec.key] = coerceOptionValue(spec, flagValue, spec.flag);
+      sourceOf[spec.key] = spec.flag;
+    } else if (spec.env && env[spec.env] !== undefined && env[spec.env] !== '') {
+      raw[spec.key] = coerceOptionValue(spec, env[spec.env], `$${spec.env}`);
+      sourceOf[spec.key] = `$${spec.env}`;
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const where = sourceOf[key] ?? `--${platform}-${kebabCase(key)}`;
+    throw new ConfigError(`${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,71 @@
+import type { z } from 'zod';
+import type { Flight } from './flight.js';
+import type { GcResourceKind } from './gc.js';
+import type { Ledger, LedgerEntry } from './ledger.js';
+import type { Logger } from './log.js';
+import type { PlatformOptionsSchema } from './options.js';
+import type { Dialer, HostKeyStore, SshIdentity } from './ssh.js';
+
+/** What a platform gets from the harness for one run. */
+export interface PlatformContext {
+  log: Logger;
+  /** The run's root signal: Ctrl-C/SIGTERM abort it. */
+  signal: AbortSignal;
+  /** The run's output directory (`_kola_temp/<platform>-…`). */
+  outputDir: string;
+  ssh: SshIdentity;
+  /** How long to keep trying to reach a new machine over SSH. */
+  sshTimeoutMs: number;
+  hostKeys: HostKeyStore;
+  /** Routes SSH connections; the default dials TCP. Tests route to local servers. */
+  dialer?: Dialer;
+  /** Tags for every created resource: created-by, kola-run, … */
+  tags: Record<string, string>;
+  ledger: Ledger;
+  /** The run id (`<basename>-<random>`), used in resource names. */
+  runId: string;
+  /** `--basename` (default `kola`): prefix of flight, cluster and machine names. */
+  basename: string;
+}
+
+/** One `ore <platform> <verb>`; declared without any CLI library so platforms stay CLI-agnostic. */
+export interface PlatformCommand {
+  name: string;
+  description: string;
+  /** Extra options of this verb (the platform's own options are added by ore). */
+  options?: PlatformOptionsSchema;
+  run(input: { options: Record<string, unknown>; platformOptions: unknown; args: string[]; log: Logger; signal: AbortSignal; stdout: NodeJS.WritableStream }): Promise<number | undefined>;
+}
+
+export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
+  /** mantle's name: qemu, aws, azure, do, esx, gce, packet. */
+  name: string;
+  description: string;
+  /** The single source of `--<name>-*` flags, env vars, defaults and help. */
+  options: S;
+  /** Userdata substitutions this platform maps ($public_ipv4, $private_ipv4). */
+  userDataVars?: Record<string, string>;
+  createFlight(options: z.output<S>, ctx: PlatformContext): Promise<Flight>;
+  /** This platform's block in properties.json, with values after resolution. */
+  properties(options: z.output<S>): Record<string, unknown>;
+  /**
+   * Destroys a resource found alive in a run's ledger (`kola cleanup`). Resolves when it is gone,
+   * including when it was already gone.
+   */
+  destroyLedgerEntry?(entry: LedgerEntry, options: z.output<S>, ctx: PlatformContext): Promise<void>;
+  gc?: GcResourceKind[];
+  commands?: PlatformCommand[];
+}
+
+/** Declares a platform: a value, listed once in `kolaPlatforms`. */
+export function definePlatform<S extends PlatformOptionsSchema>(platform: Platform<S>): Platform<S> {
+  if (!/^[a-z][a-z0-9]*$/.test(platform.name)) throw new Error(`platform name "${platform.name}" must be lowercase letters and digits`);
+  return platform;
+}
+
+/** Lazy entry of the platform list: naming a platform does not load it (or its SDK). */
+export interface PlatformEntry {
+  name: string;
+  description: string;
+  load(): Promise<Platform>;
+}

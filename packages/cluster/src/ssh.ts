@@ -1,0 +1,370 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import { abortReason, ConfigError, errorMessage, HostKeyMismatchError, SshCommandError, SshConnectError } from './errors.js';
+import type { Logger } from './log.js';
+import { deadline, sleep } from './wait.js';
+
+const { Client, utils } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+/** Where to reach a machine's SSH server. */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * Opens the byte stream SSH runs over. The default dials TCP; tests (and platforms behind bastions)
+ * route connections elsewhere without any test-only code in the platform.
+ */
+export type Dialer = (endpoint: SshEndpoint, signal: AbortSignal) => Promise<Duplex>;
+
+/** The flight's SSH identity: one generated key pair plus the operator's extra public keys. */
+export interface SshIdentity {
+  user: string;
+  privateKey: string;
+  publicKey: string;
+  /** Every key to authorize on machines: the flight key first, then `--key` keys. */
+  authorizedKeys: string[];
+  /** Where the private key was written (for `ssh -i` hints), when it was. */
+  privateKeyPath?: string;
+}
+
+export function generateSshIdentity(options: { user?: string; comment?: string; extraPublicKeys?: string[] } = {}): SshIdentity {
+  const pair = utils.generateKeyPairSync('ed25519', { comment: options.comment ?? 'kola' });
+  const publicKey = pair.public.trim();
+  return {
+    user: options.user ?? 'core',
+    privateKey: pair.private,
+    publicKey,
+    authorizedKeys: [publicKey, ...(options.extraPublicKeys ?? [])],
+  };
+}
+
+/** Writes the private key (0600) so operators can `ssh -i` into kept machines. */
+export function writeSshPrivateKey(identity: SshIdentity, path: string): SshIdentity {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, identity.privateKey, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  writeFileSync(`${path}.pub`, `${identity.publicKey}\n`, { mode: 0o644 });
+  return { ...identity, privateKeyPath: path };
+}
+
+/** Reads `--key` public key files: each non-comment line must be an OpenSSH public key. */
+export function readPublicKeyFiles(paths: string[]): string[] {
+  const keys: string[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`--key ${path}: ${errorMessage(e)}`);
+    }
+    text.split('\n').forEach((line, i) => {
+      const trimmed = line.trim();
+      if (!trimmed || trimmed.startsWith('#')) return;
+      const parsed = utils.parseKey(trimmed);
+      if (parsed instanceof Error) throw new ConfigError(`--key ${path}:${i + 1}: not an OpenSSH public key`);
+      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (key?.isPrivateKey()) throw new ConfigError(`--key ${path}: is a private key; pass the .pub file`);
+      keys.push(trimmed);
+    });
+  }
+  return keys;
+}
+
+export function fingerprint(hostKey: Buffer): string {
+  return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * Trust-on-first-use host keys per machine. The first key seen is recorded; a different key later is
+ * an error unless `allowChange` was called first (a reboot kola made, which may regenerate keys).
+ */
+export class HostKeyStore {
+  private readonly known = new Map<string, string>();
+  private readonly changeAllowed = new Set<string>();
+
+  get(machine: string): string | undefined {
+    return this.known.get(machine);
+  }
+
+  allowChange(machine: string): void {
+    this.changeAllowed.add(machine);
+  }
+
+  /** Returns undefined when the key is acceptable, else the error. */
+  check(machine: string, hostKey: Buffer): HostKeyMismatchError | undefined {
+    const seen = fingerprint(hostKey);
+    const known = this.known.get(machine);
+    if (known === undefined || known === seen || this.changeAllowed.has(machine)) {
+      this.known.set(machine, seen);
+      this.changeAllowed.delete(machine);
+      return undefined;
+    }
+    return new HostKeyMismatchError(
+      `host key of machine ${machine} changed from ${known} to ${seen} without a reboot by kola`,
+      { hint: 'someone else may be answering at that address' },
+    );
+  }
+}
+
+export const defaultDialer: Dialer = (endpoint, signal) =>
+  new Promise((resolve, reject) => {
+    const socket = netConnect({ host: endpoint.host, port: endpoint.port });
+    const timer = setTimeout(() => fail(new Error(`connect to ${endpoint.host}:${endpoint.port} timed out`)), 5000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(e);
+    };
+    const onAbort = () => fail(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+    socket.once('error', fail);
+  });
+
+export interface ConnectOptions {
+  identity: SshIdentity;
+  /** Overrides identity.user. */
+  user?: string;
+  dialer?: Dialer;
+  signal?: AbortSignal;
+  /** Retry until this deadline (mantle retried a fixed 7 times). */
+  timeoutMs?: number;
+  /** Per-attempt handshake limit. */
+  attemptTimeoutMs?: number;
+  hostKeys?: HostKeyStore;
+  /** Name the host key is recorded under (the machine id). */
+  machine?: string;
+  log?: Logger;
+}
+
+/**
+ * Connects and authenticates, retrying with backoff until the deadline. Readiness is a completed SSH
+ * handshake (a banner alone is not enough: user-mode NAT accepts TCP at once). A host key mismatch or
+ * an abort ends the retries at once.
+ */
+export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions): Promise<SshClient> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const phase = `connecting over SSH to ${options.machine ?? `${endpoint.host}:${endpoint.port}`}`;
+  const signal = deadline(options.signal, timeoutMs, phase);
+  const dialer = options.dialer ?? defaultDialer;
+  let delay = 250;
+  let lastError: unknown;
+  for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
+    try {
+      return await connectOnce(endpoint, dialer, options, signal);
+    } catch (e) {
+      if (e instanceof HostKeyMismatchError) throw e;
+      lastError = e;
+      options.log?.debug(`ssh attempt ${attempt} failed`, { endpoint: `${endpoint.host}:${endpoint.port}`, error: errorMessage(e) });
+    }
+    try {
+      await sleep(delay, signal);
+    } catch {
+      throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
+    }
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
+function connectFailure(signal: AbortSignal, phase: string, timeoutMs: number, lastError: unknown, parent?: AbortSignal): Error {
+  if (parent?.aborted) return abortReason(parent);
+  const reason = abortReason(signal, phase, timeoutMs);
+  if (reason.code === 'timeout') {
+    return new SshConnectError(`${reason.message}${lastError ? `: ${errorMessage(lastError)}` : ''}`, { cause: lastError });
+  }
+  return reason;
+}
+
+async function connectOnce(endpoint: SshEndpoint, dialer: Dialer, options: ConnectOptions, signal: AbortSignal): Promise<SshClient> {
+  const sock = await dialer(endpoint, signal);
+  return new Promise<SshClient>((resolve, reject) => {
+    const client = new Client();
+    let hostKeyError: HostKeyMismatchError | undefined;
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      if (err) {
+        client.end();
+        sock.destroy();
+        reject(err);
+      } else {
+        resolve(client);
+      }
+    };
+    const onAbort = () => finish(abortReason(signal));
+    const timer = setTimeout(() => finish(new Error('SSH handshake timed out')), options.attemptTimeoutMs ?? 15_000);
+    signal.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => finish());
+    client.once('error', (e) => finish(hostKeyError ?? e));
+    client.once('close', () => finish(hostKeyError ?? new Error('connection closed during SSH handshake')));
+    client.connect({
+      sock,
+      username: options.user ?? options.identity.user,
+      privateKey: options.identity.privateKey,
+      readyTimeout: options.attemptTimeoutMs ?? 15_000,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: (key: Buffer) => {
+        if (!options.hostKeys || !options.machine) return true;
+        hostKeyError = options.hostKeys.check(options.machine, key);
+        return hostKeyError === undefined;
+      },
+    });
+  });
+}
+
+export interface SshResult {
+  stdout: string;
+  stderr: string;
+  /** null when the command was killed by a signal. */
+  exitCode: number | null;
+  signal?: string;
+}
+
+export interface ExecOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Throw SshCommandError on a non-zero exit (default true). */
+  check?: boolean;
+  stdin?: string | Buffer;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+/** Runs one command on an open connection, streaming its output; abort closes the channel. */
+export function execSsh(client: SshClient, command: string, options: ExecOptions = {}): Promise<SshResult> {
+  const signal = options.timeoutMs ? deadline(options.signal, options.timeoutMs, `running ${JSON.stringify(command)}`) : options.signal;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    client.exec(command, (err, stream) => {
+      if (err) return reject(new SshConnectError(`could not start ${JSON.stringify(command)}: ${err.message}`, { cause: err }));
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let exitCode: number | null = null;
+      let exitSignal: string | undefined;
+      const onAbort = () => {
+        try {
+          stream.signal('KILL');
+        } catch {
+          // the server may not support signals; closing the channel is enough
+        }
+        stream.close();
+        reject(abortReason(signal!, `running ${JSON.stringify(command)}`, options.timeoutMs));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        options.onStdout?.(chunk);
+      });
+      stream.stderr.on('data', (chunk: Buffer) => {
+        stderr.push(chunk);
+        options.onStderr?.(chunk);
+      });
+      stream.on('exit', (code: number | null, sig?: string) => {
+        exitCode = code ?? null;
+        if (sig) exitSignal = sig;
+      });
+      stream.on('close', () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) return;
+        const result: SshResult = {
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+          exitCode,
+        };
+        if (exitSignal) result.signal = exitSignal;
+        if ((options.check ?? true) && exitCode !== 0) {
+          reject(new SshCommandError(command, exitCode, result.stderr, exitSignal));
+        } else {
+          resolve(result);
+        }
+      });
+      if (options.stdin !== undefined) stream.end(options.stdin);
+      else stream.end();
+    });
+  });
+}
+
+/**
+ * A reusable connection to one machine: connects lazily, reconnects after the server went away (a
+ * reboot), and closes on dispose. mantle opened a connection per command; reuse keeps per-command
+ * overhead to one channel open.
+ */
+export class SshSession implements AsyncDisposable {
+  private client: Promise<SshClient> | undefined;
+
+  constructor(
+    private readonly endpoint: () => SshEndpoint,
+    private readonly options: ConnectOptions,
+  ) {}
+
+  async exec(command: string, options: ExecOptions & { connectTimeoutMs?: number } = {}): Promise<SshResult> {
+    const client = await this.connect(options.signal, options.connectTimeoutMs);
+    return execSsh(client, command, options);
+  }
+
+  /** Returns the open client, connecting first when needed. */
+  connect(signal?: AbortSignal, timeoutMs?: number): Promise<SshClient> {
+    if (!this.client) {
+      const connecting = connectSsh(this.endpoint(), {
+        ...this.options,
+        signal: signal ?? this.options.signal,
+        timeoutMs: timeoutMs ?? this.options.timeoutMs,
+      });
+      this.client = connecting;
+      connecting.then(
+        (c) => {
+          const drop = () => {
+            if (this.client === connecting) this.client = undefined;
+          };
+          c.once('close', drop);
+          c.once('error', drop);
+        },
+        () => {
+          if (this.client === connecting) this.client = undefined;
+        },
+      );
+    }
+    return this.client;
+  }
+
+  /** Forgets the connection (after a reboot) so the next command reconnects. */
+  reset(): void {
+    const current = this.client;
+    this.client = undefined;
+    current?.then((c) => c.end()).catch(() => {});
+  }
+
+  close(): void {
+    this.reset();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/** An `ssh` command line an operator can paste to reach a machine. */
+export function sshCommandLine(identity: SshIdentity, endpoint: SshEndpoint, user?: string): string {
+  const key = identity.privateKeyPath ? `-i ${identity.privateKeyPath} ` : '';
+  const port = endpoint.port === 22 ? '' : `-p ${endpoint.port} `;
+  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  return `ssh ${key}${port}-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${user ?? identity.user}@${host}`;
+}

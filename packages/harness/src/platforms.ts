@@ -1,0 +1,40 @@
+import { type Platform, type PlatformEntry, UsageError } from '@mantle/cluster';
+
+/**
+ * Every user-facing platform, listed once. Entries load lazily, so naming a platform (in help, in
+ * `kola list`) never loads its SDK. A new platform is one package plus one line here.
+ */
+export const kolaPlatforms: readonly PlatformEntry[] = [];
+
+/**
+ * Test-only platforms (`name=/abs/module.js,…`): how the repo's own tests reach the fake platform
+ * through real kola processes without exposing it to users.
+ */
+export const testPlatformsVariable = 'KOLA_INTERNAL_TEST_PLATFORMS';
+
+export function platformEntries(env: NodeJS.ProcessEnv = process.env): PlatformEntry[] {
+  const extra = (env[testPlatformsVariable] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((spec): PlatformEntry => {
+      const [name = '', path = ''] = spec.split('=');
+      return {
+        name,
+        description: `test platform from ${path}`,
+        load: async () => ((await import(path)) as { platform: Platform }).platform,
+      };
+    });
+  return [...kolaPlatforms, ...extra];
+}
+
+export async function loadPlatform(name: string, env: NodeJS.ProcessEnv = process.env): Promise<Platform> {
+  const entries = platformEntries(env);
+  const entry = entries.find((e) => e.name === name);
+  if (!entry) {
+    const known = entries.map((e) => e.name);
+    throw new UsageError(
+      `unknown platform "${name}" (available: ${known.length ? known.join(', ') : 'none yet — the qemu platform is not built'})`,
+    );
+  }
+  return entry.load();
+}

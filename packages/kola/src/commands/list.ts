@@ -1,0 +1,53 @@
+import { matchesPattern } from '@mantle/harness';
+import { UsageError } from '@mantle/cluster';
+import { loadTests } from '../tests/index.js';
+
+export interface ListFlags {
+  json?: boolean;
+  platform: string;
+}
+
+export async function listCommand(patterns: string[], opts: ListFlags, argv: string[]): Promise<number> {
+  const tests = await loadTests();
+  // -p filters only when given explicitly: its default (qemu) would otherwise hide every restricted test
+  const platformGiven = argv.some((a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a));
+  const globs = patterns.length ? patterns : ['*'];
+  const unmatched = globs.filter((p) => !tests.some((t) => matchesPattern(t.name, p)));
+  if (unmatched.length) throw new UsageError(`no test matches ${unmatched.map((p) => JSON.stringify(p)).join(', ')}`);
+  const listed = tests.filter(
+    (t) =>
+      globs.some((p) => matchesPattern(t.name, p)) &&
+      (!platformGiven ||
+        ((!t.platforms?.only || t.platforms.only.includes(opts.platform)) && !t.platforms?.exclude?.includes(opts.platform))),
+  );
+  if (opts.json) {
+    const rows = listed.map((t) => ({
+      name: t.name,
+      platforms: t.platforms?.only ?? ['all'],
+      excludePlatforms: t.platforms?.exclude ?? [],
+      tags: t.tags ?? [],
+      clusterSize: t.clusterSize ?? 1,
+      timeoutMs: t.timeoutMs ?? null,
+      description: t.description ?? '',
+    }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  const table = [
+    ['Test Name', 'Platforms', 'Tags'],
+    ...listed.map((t) => [
+      t.name,
+      platformText(t.platforms),
+      (t.tags ?? []).join(',') || '-',
+    ]),
+  ];
+  const widths = table[0]!.map((_c, i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  return 0;
+}
+
+function platformText(p: { only?: string[]; exclude?: string[] } | undefined): string {
+  if (p?.only) return `[${p.only.join(',')}]`;
+  if (p?.exclude) return `[all] -${p.exclude.join(',-')}`;
+  return '[all]';
+}

@@ -1,0 +1,95 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConsoleReporter,
+  createFileReporters,
+  loadDenylist,
+  multiReporter,
+  openRun,
+  parseDuration,
+  runTests,
+  selectTests,
+  writeProperties,
+} from '@mantle/harness';
+import { UsageError } from '@mantle/cluster';
+import type { CommonOptions } from '../common-options.js';
+import type { Interrupts } from '../interrupts.js';
+import { loadTests } from '../tests/index.js';
+import { kolaVersion } from '../version.js';
+import { logLevelOf, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
+
+export interface RunFlags extends CommonOptions {
+  parallel: string;
+  tag: string[];
+  denylist?: string;
+  timeout?: string;
+  maxRuntime?: string;
+  tapfile?: string;
+  remove: boolean;
+  [key: string]: unknown;
+}
+
+export async function runCommand(
+  patterns: string[],
+  opts: RunFlags,
+  env: { interrupts: Interrupts; argv: string[] },
+): Promise<number> {
+  // Everything that can be wrong with the command line is checked before anything is created.
+  const parallel = positiveInteger(opts.parallel, '--parallel');
+  const timeoutMs = opts.timeout ? parseDuration(opts.timeout, '--timeout') : undefined;
+  const maxRuntimeMs = opts.maxRuntime ? parseDuration(opts.maxRuntime, '--max-runtime') : undefined;
+  const denylist = opts.denylist ? loadDenylist(opts.denylist) : undefined;
+  const ssh = sshSettings(opts);
+  const tests = await loadTests();
+  const selection = selectTests(tests, {
+    patterns: patterns.length ? patterns : ['*'],
+    tags: opts.tag,
+    platform: opts.platform,
+    ...(denylist ? { denylist } : {}),
+  });
+  if (selection.unmatchedPatterns.length) {
+    throw new UsageError(`no test matches ${selection.unmatchedPatterns.map((p) => JSON.stringify(p)).join(', ')} (see kola list)`);
+  }
+  const { platform, options } = await resolvePlatform(opts);
+
+  const run = await openRun({
+    platform: platform.name,
+    ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
+    basename: opts.basename,
+    ...ssh,
+    logLevel: logLevelOf(opts),
+    signal: env.interrupts.signal,
+  });
+  env.interrupts.runDir = run.outputDir;
+  try {
+    const props = { cmdline: env.argv.slice(1), platform: platform.name, version: kolaVersion };
+    writeProperties(run.outputDir, { ...props, platformProperties: platform.properties(options as never) });
+    const result = await runTests({
+      tests: selection.selected,
+      skipped: selection.skipped,
+      platform,
+      platformOptions: options,
+      ctx: run.ctx,
+      reporter: multiReporter([new ConsoleReporter(process.stdout, { verbose: logLevelOf(opts) !== 'notice' }), ...createFileReporters(run.outputDir)]),
+      parallel,
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(maxRuntimeMs ? { maxRuntimeMs } : {}),
+      keepFailed: !opts.remove,
+      version: kolaVersion,
+      onFlight: (_flight, properties) => writeProperties(run.outputDir, { ...props, platformProperties: properties }),
+    });
+    if (opts.tapfile) copyFileSync(join(run.outputDir, 'test.tap'), opts.tapfile);
+    for (const message of result.cleanupErrors) run.log.error(message);
+    if (result.kept.length) {
+      process.stdout.write('\nmachines kept for failed tests (--no-remove):\n');
+      for (const k of result.kept) process.stdout.write(`  ${k.test} ${k.id}: ${k.sshCommand}\n`);
+      process.stdout.write(`destroy them with: kola cleanup --run ${run.outputDir}\n`);
+    }
+    if (result.interrupted) return 130;
+    const failed = result.results.filter((r) => r.status === 'FAIL' && !r.parent);
+    if (!failed.length) return result.status === '' ? 1 : 0;
+    return failed.every((r) => r.failure?.kind === 'infrastructure') ? 3 : 1;
+  } finally {
+    run.close();
+  }
+}

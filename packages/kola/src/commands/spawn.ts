@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, errorMessage, UserData } from '@mantle/cluster';
+import { openRun, writeProperties } from '@mantle/harness';
+import type { CommonOptions } from '../common-options.js';
+import type { Interrupts } from '../interrupts.js';
+import { kolaVersion } from '../version.js';
+import { logLevelOf, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
+
+export interface SpawnFlags extends CommonOptions {
+  nodecount: string;
+  userdata?: string;
+  detach?: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * Starts machines and prints an ssh command for each on stdout. Without --detach it keeps them until
+ * Ctrl-C, then destroys them (exit 0: that is how spawn is meant to end). With --detach it exits and
+ * leaves them in the ledger for `kola cleanup`.
+ */
+export async function spawnCommand(opts: SpawnFlags, env: { interrupts: Interrupts; argv: string[] }): Promise<number> {
+  const count = positiveInteger(opts.nodecount, '--nodecount');
+  let userData: UserData | undefined;
+  if (opts.userdata) {
+    let text: string;
+    try {
+      text = readFileSync(opts.userdata, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`--userdata ${opts.userdata}: ${errorMessage(e)}`);
+    }
+    userData = UserData.detect(text, opts.userdata);
+  }
+  const ssh = sshSettings(opts);
+  const { platform, options } = await resolvePlatform(opts);
+  const run = await openRun({
+    platform: platform.name,
+    ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
+    basename: opts.basename,
+    ...ssh,
+    logLevel: logLevelOf(opts),
+    signal: env.interrupts.signal,
+  });
+  env.interrupts.runDir = run.outputDir;
+  const signal = env.interrupts.signal;
+  let keep = false;
+  const flight = await platform.createFlight(options as never, run.ctx);
+  try {
+    writeProperties(run.outputDir, {
+      cmdline: env.argv.slice(1),
+      platform: platform.name,
+      version: kolaVersion,
+      platformProperties: platform.properties(options as never),
+    });
+    const cluster = await flight.newCluster({ outputDir: join(run.outputDir, 'spawn'), signal });
+    const machines = await cluster.newMachines(count, userData, { signal });
+    for (const m of machines) process.stdout.write(`${m.id} ${m.ip}: ${m.sshCommand()}\n`);
+    if (opts.detach) {
+      keep = true;
+      process.stdout.write(`detached; destroy them with: kola cleanup --run ${run.outputDir}\n`);
+      return 0;
+    }
+    run.log.notice('machines are up; press Ctrl-C to destroy them');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return 0;
+  } finally {
+    if (!keep) await flight.destroy();
+    run.close();
+  }
+}
