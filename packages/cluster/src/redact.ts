@@ -13,8 +13,8 @@ const secretShapes: RegExp[] = [
   // PEM private keys
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
   // key=value and "key": "value" pairs whose key names a secret
-  /((?:secret|password|passwd|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|authorization)["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi,
-  // AWS secret access keys (40 chars base64-ish following an access key id) and bearer tokens
+  /((?:secret|password|passwd|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|authorization)["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|token)\s+)?)([^\s"',}]+)/gi,
+  // bearer tokens outside key=value pairs
   /(Bearer\s+)[A-Za-z0-9._~+/-]+=*/g,
 ];
 

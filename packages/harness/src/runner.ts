@@ -35,6 +35,8 @@ export interface RunTestsOptions {
   /** --no-remove: keep the machines of failed tests. */
   keepFailed?: boolean;
   version?: string;
+  /** Notes written at the start of a test's log (e.g. "denylist snooze expired"), by test name. */
+  notes?: Record<string, string[]>;
   /** Called once the flight exists, with the platform's resolved properties. */
   onFlight?: (flight: Flight, properties: Record<string, unknown>) => void | Promise<void>;
 }
@@ -116,6 +118,7 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     mkdirSync(testDir, { recursive: true });
     const capture = memorySink('info');
     const log = ctx.log.child({ test: test.name }).withSink(capture).withSink(fileSink(join(testDir, 'test.log')));
+    for (const note of options.notes?.[test.name] ?? []) log.notice(note);
     const timeoutMs = options.timeoutMs ?? test.timeoutMs ?? defaultTestTimeoutMs;
     const signal = deadline(runSignal, timeoutMs, `running test ${test.name}`);
     const env: TestEnvironment = { platform: platform.name, properties };
