@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { once } from './disposable.js';
 import { CleanupError, errorMessage } from './errors.js';
 import type { BaseFlight } from './flight.js';
 import type { Logger } from './log.js';
 import type { BaseMachine, Machine } from './machine.js';
 import type { PlatformContext } from './platform.js';
 import { type RenderedUserData, renderUserData, UserData } from './userdata.js';
-import { once } from './disposable.js';
+import { throwIfAborted } from './wait.js';
 
 export interface ClusterConfig {
   /** The test's output directory; machines save their logs under it. */
@@ -95,7 +96,7 @@ export abstract class BaseCluster implements Cluster {
 
   async newMachine(userData: UserData = UserData.empty(), options: MachineOptions = {}): Promise<Machine> {
     const signal = options.signal ?? this.signal;
-    signal.throwIfAborted();
+    throwIfAborted(signal);
     const rendered = renderUserData(userData, {
       sshKeys: this.ctx.ssh.authorizedKeys,
       injectKeys: !this.config.noSshKeyInUserData,
@@ -111,7 +112,9 @@ export abstract class BaseCluster implements Cluster {
       writeFileSync(join(machine.outputDir, 'user-data'), rendered.toString());
       await machine.waitReady(signal);
     } catch (e) {
-      await machine.destroy().catch((d) => this.log.warn('destroying unready machine failed', { error: errorMessage(d) }));
+      await machine
+        .destroy()
+        .catch((d) => this.log.warn('destroying unready machine failed', { error: errorMessage(d) }));
       throw e;
     }
     return machine;
@@ -148,7 +151,9 @@ export abstract class BaseCluster implements Cluster {
 
   readonly destroy = once(async () => {
     const results = await Promise.allSettled([...this.live].map((m) => m.destroy()));
-    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    const errors = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason);
     try {
       await this.destroyClusterResources();
     } catch (e) {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BaseCluster, Cluster, ClusterConfig } from './cluster.js';
+import { once } from './disposable.js';
 import { CleanupError } from './errors.js';
 import type { PlatformContext } from './platform.js';
-import { once } from './disposable.js';
+import { throwIfAborted } from './wait.js';
 
 /** One per kola process: owns the SSH key registration and any network shared by its clusters. */
 export interface Flight extends AsyncDisposable {
@@ -34,14 +35,17 @@ export abstract class BaseFlight implements Flight {
   /** Deletes what the flight made (key pairs, networks). Must succeed when already gone. */
   protected async destroyFlightResources(): Promise<void> {}
 
-  async newCluster(config: Partial<ClusterConfig> = {}, options: { signal?: AbortSignal } = {}): Promise<Cluster> {
+  async newCluster(
+    config: Partial<ClusterConfig> = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Cluster> {
     const signal = options.signal ?? config.signal;
     const full: ClusterConfig = {
       outputDir: config.outputDir ?? join(this.ctx.outputDir, 'clusters'),
       ...config,
       ...(signal ? { signal } : {}),
     };
-    (signal ?? this.ctx.signal).throwIfAborted();
+    throwIfAborted(signal ?? this.ctx.signal);
     const cluster = await this.createCluster(full);
     this.live.add(cluster);
     return cluster;
@@ -54,7 +58,9 @@ export abstract class BaseFlight implements Flight {
 
   readonly destroy = once(async () => {
     const results = await Promise.allSettled([...this.live].map((c) => c.destroy()));
-    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    const errors = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason);
     try {
       await this.destroyFlightResources();
     } catch (e) {

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { ConfigError } from './errors.js';
 
 /**
@@ -39,6 +48,7 @@ export class Ledger {
   private fd: number | undefined;
 
   private constructor(readonly path: string) {
+    repairTornTail(path);
     this.fd = openSync(path, 'a', 0o644);
   }
 
@@ -76,6 +86,26 @@ export class Ledger {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/**
+ * A crash mid-write can leave a last line without its newline. Appending to it (`kola cleanup` marking
+ * resources destroyed) would glue two lines into one bad middle line and make the whole ledger
+ * unreadable, so before appending: finish a complete last line, drop a torn one (it was unreadable).
+ */
+function repairTornTail(path: string): void {
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, 'utf8');
+  if (text === '' || text.endsWith('\n')) return;
+  const start = text.lastIndexOf('\n') + 1;
+  let complete = true;
+  try {
+    JSON.parse(text.slice(start));
+  } catch {
+    complete = false;
+  }
+  if (complete) appendFileSync(path, '\n');
+  else truncateSync(path, Buffer.byteLength(text.slice(0, start)));
 }
 
 /**

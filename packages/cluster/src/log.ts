@@ -94,7 +94,9 @@ export function streamSink(stream: { write(s: string): unknown }, minLevel: LogL
   return {
     minLevel,
     write(r) {
-      stream.write(`${r.time.slice(11, 23)} ${r.level.toUpperCase().padEnd(7)} ${r.msg}${formatFields(r.fields)}\n`);
+      stream.write(
+        `${r.time.slice(11, 23)} ${r.level.toUpperCase().padEnd(7)} ${r.msg}${formatFields(r.fields)}\n`,
+      );
     },
   };
 }

@@ -2,11 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BaseCluster } from './cluster.js';
+import { once } from './disposable.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { type ExecOptions, type SshEndpoint, type SshResult, SshSession, sshCommandLine } from './ssh.js';
 import { deadline, waitFor } from './wait.js';
-import { once } from './disposable.js';
 
 export interface MachineSshOptions {
   signal?: AbortSignal;
@@ -100,7 +100,10 @@ export abstract class BaseMachine implements Machine {
 
   ssh(command: string, options: MachineSshOptions = {}): Promise<SshResult> {
     this.log.debug('ssh', { command });
-    const exec: ExecOptions & { connectTimeoutMs?: number } = { ...options, signal: options.signal ?? this.cluster.signal };
+    const exec: ExecOptions & { connectTimeoutMs?: number } = {
+      ...options,
+      signal: options.signal ?? this.cluster.signal,
+    };
     return this.session.exec(command, exec);
   }
 
@@ -116,8 +119,12 @@ export abstract class BaseMachine implements Machine {
 
   /** Asks the OS to reboot; the connection dropping is expected. */
   protected async startReboot(signal?: AbortSignal): Promise<void> {
-    await this.ssh('sudo systemctl reboot || sudo reboot', { check: false, timeoutMs: 15_000, ...(signal ? { signal } : {}) }).catch(
-      (e) => this.log.debug('reboot command ended without an answer (expected)', { error: errorMessage(e) }),
+    await this.ssh('sudo systemctl reboot || sudo reboot', {
+      check: false,
+      timeoutMs: 15_000,
+      ...(signal ? { signal } : {}),
+    }).catch((e) =>
+      this.log.debug('reboot command ended without an answer (expected)', { error: errorMessage(e) }),
     );
   }
 
@@ -140,13 +147,19 @@ export abstract class BaseMachine implements Machine {
           throw e;
         }
       },
-      { phase: `for machine ${this.id} to come back after reboot`, timeoutMs: this.cluster.ctx.sshTimeoutMs, intervalMs: 1000, signal },
+      {
+        phase: `for machine ${this.id} to come back after reboot`,
+        timeoutMs: this.cluster.ctx.sshTimeoutMs,
+        intervalMs: 1000,
+        signal,
+      },
     );
     this.log.info('rebooted', { bootId: after });
   }
 
   /** The journal as text; collected over SSH where journalctl exists, else the kernel log. */
   async journalOutput(): Promise<string> {
+    if (!this.session.everConnected) return '';
     const r = await this.ssh(
       'if command -v journalctl >/dev/null 2>&1; then journalctl --no-pager --quiet -o short-precise -b all 2>/dev/null || journalctl --no-pager -o short-precise; else echo "-- no journald: kernel log (dmesg) --"; dmesg 2>/dev/null || cat /proc/kmsg; fi',
       // a machine that never answered should not hold up destroy for the whole SSH timeout
@@ -166,12 +179,18 @@ export abstract class BaseMachine implements Machine {
 
   /** Saves console.txt, journal.txt (and journal-raw.txt.gz) into the machine's directory. */
   async collectLogs(): Promise<void> {
-    const [consoleText, journal, raw] = await Promise.allSettled([this.consoleOutput(), this.journalOutput(), this.journalExport()]);
-    if (consoleText.status === 'fulfilled') writeFileSync(join(this.outputDir, 'console.txt'), consoleText.value);
+    const [consoleText, journal, raw] = await Promise.allSettled([
+      this.consoleOutput(),
+      this.journalOutput(),
+      this.journalExport(),
+    ]);
+    if (consoleText.status === 'fulfilled')
+      writeFileSync(join(this.outputDir, 'console.txt'), consoleText.value);
     else this.log.warn('could not collect console', { error: errorMessage(consoleText.reason) });
     if (journal.status === 'fulfilled') writeFileSync(join(this.outputDir, 'journal.txt'), journal.value);
     else this.log.warn('could not collect journal', { error: errorMessage(journal.reason) });
-    if (raw.status === 'fulfilled' && raw.value) writeFileSync(join(this.outputDir, 'journal-raw.txt.gz'), gzipSync(raw.value, { level: 9 }));
+    if (raw.status === 'fulfilled' && raw.value)
+      writeFileSync(join(this.outputDir, 'journal-raw.txt.gz'), gzipSync(raw.value, { level: 9 }));
   }
 
   readonly destroy = once(async () => {

@@ -61,7 +61,8 @@ export function describeOptions(platform: string, schema: PlatformOptionsSchema)
       meta = { ...(z.globalRegistry.get(current) as OptionMeta & { description?: string }), ...meta };
       const def = defOf(current);
       if (def.type === 'default' || def.type === 'prefault') {
-        defaultValue = typeof def.defaultValue === 'function' ? (def.defaultValue as () => unknown)() : def.defaultValue;
+        defaultValue =
+          typeof def.defaultValue === 'function' ? (def.defaultValue as () => unknown)() : def.defaultValue;
         current = def.innerType!;
       } else if (def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly') {
         current = def.innerType!;
@@ -112,7 +113,8 @@ export function coerceOptionValue(spec: OptionSpec, raw: unknown, source: string
   switch (spec.kind) {
     case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${source}: "${raw}" is not a number`);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new ConfigError(`${source}: "${raw}" is not a number`);
       return n;
     }
     case 'boolean':

@@ -34,7 +34,14 @@ export interface PlatformCommand {
   description: string;
   /** Extra options of this verb (the platform's own options are added by ore). */
   options?: PlatformOptionsSchema;
-  run(input: { options: Record<string, unknown>; platformOptions: unknown; args: string[]; log: Logger; signal: AbortSignal; stdout: NodeJS.WritableStream }): Promise<number | undefined>;
+  run(input: {
+    options: Record<string, unknown>;
+    platformOptions: unknown;
+    args: string[];
+    log: Logger;
+    signal: AbortSignal;
+    stdout: NodeJS.WritableStream;
+  }): Promise<number | undefined>;
 }
 
 export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
@@ -59,7 +66,8 @@ export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchem
 
 /** Declares a platform: a value, listed once in `kolaPlatforms`. */
 export function definePlatform<S extends PlatformOptionsSchema>(platform: Platform<S>): Platform<S> {
-  if (!/^[a-z][a-z0-9]*$/.test(platform.name)) throw new Error(`platform name "${platform.name}" must be lowercase letters and digits`);
+  if (!/^[a-z][a-z0-9]*$/.test(platform.name))
+    throw new Error(`platform name "${platform.name}" must be lowercase letters and digits`);
   return platform;
 }
 

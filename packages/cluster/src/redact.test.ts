@@ -20,7 +20,9 @@ describe('redact', () => {
   });
 
   it('redacts secret-named fields of objects', () => {
-    expect(redactValue({ region: 'us-west-2', secretKey: 'abcdefgh', nested: { token: 'tttttttt' } })).toEqual({
+    expect(
+      redactValue({ region: 'us-west-2', secretKey: 'abcdefgh', nested: { token: 'tttttttt' } }),
+    ).toEqual({
       region: 'us-west-2',
       secretKey: '[REDACTED]',
       nested: { token: '[REDACTED]' },

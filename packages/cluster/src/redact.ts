@@ -34,7 +34,10 @@ export function redactValue<T>(value: T): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = /secret|password|token|apikey|api_key|private/i.test(k) && typeof v === 'string' && v ? '[REDACTED]' : redactValue(v);
+      out[k] =
+        /secret|password|token|apikey|api_key|private/i.test(k) && typeof v === 'string' && v
+          ? '[REDACTED]'
+          : redactValue(v);
     }
     return out as T;
   }

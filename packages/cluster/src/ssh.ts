@@ -4,7 +4,14 @@ import { connect as netConnect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import { abortReason, ConfigError, errorMessage, HostKeyMismatchError, SshCommandError, SshConnectError } from './errors.js';
+import {
+  abortReason,
+  ConfigError,
+  errorMessage,
+  HostKeyMismatchError,
+  SshCommandError,
+  SshConnectError,
+} from './errors.js';
 import type { Logger } from './log.js';
 import { deadline, sleep } from './wait.js';
 
@@ -34,8 +41,23 @@ export interface SshIdentity {
   privateKeyPath?: string;
 }
 
-export function generateSshIdentity(options: { user?: string; comment?: string; extraPublicKeys?: string[] } = {}): SshIdentity {
-  const pair = utils.generateKeyPairSync('ed25519', { comment: options.comment ?? 'kola' });
+/**
+ * A new ed25519 key pair in OpenSSH format. ssh2 1.17's keygen strips leading zero bytes of the public
+ * key, so about 1 pair in 256 cannot be parsed back (mscdex/ssh2#1390, #1513): such pairs are dropped.
+ */
+export function generateEd25519KeyPair(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
+    if (attempt >= 20) throw new Error('could not generate a usable ed25519 key pair');
+  }
+}
+
+export function generateSshIdentity(
+  options: { user?: string; comment?: string; extraPublicKeys?: string[] } = {},
+): SshIdentity {
+  const pair = generateEd25519KeyPair(options.comment ?? 'kola');
   const publicKey = pair.public.trim();
   return {
     user: options.user ?? 'core',
@@ -116,7 +138,10 @@ export class HostKeyStore {
 export const defaultDialer: Dialer = (endpoint, signal) =>
   new Promise((resolve, reject) => {
     const socket = netConnect({ host: endpoint.host, port: endpoint.port });
-    const timer = setTimeout(() => fail(new Error(`connect to ${endpoint.host}:${endpoint.port} timed out`)), 5000);
+    const timer = setTimeout(
+      () => fail(new Error(`connect to ${endpoint.host}:${endpoint.port} timed out`)),
+      5000,
+    );
     const fail = (e: Error) => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -126,6 +151,7 @@ export const defaultDialer: Dialer = (endpoint, signal) =>
     const onAbort = () => fail(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
+      socket.setNoDelay(true); // commands are small request/response exchanges: no Nagle delays
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       socket.off('error', fail);
@@ -169,7 +195,10 @@ export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions)
     } catch (e) {
       if (e instanceof HostKeyMismatchError) throw e;
       lastError = e;
-      options.log?.debug(`ssh attempt ${attempt} failed`, { endpoint: `${endpoint.host}:${endpoint.port}`, error: errorMessage(e) });
+      options.log?.debug(`ssh attempt ${attempt} failed`, {
+        endpoint: `${endpoint.host}:${endpoint.port}`,
+        error: errorMessage(e),
+      });
     }
     try {
       await sleep(delay, signal);
@@ -180,16 +209,29 @@ export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions)
   }
 }
 
-function connectFailure(signal: AbortSignal, phase: string, timeoutMs: number, lastError: unknown, parent?: AbortSignal): Error {
+function connectFailure(
+  signal: AbortSignal,
+  phase: string,
+  timeoutMs: number,
+  lastError: unknown,
+  parent?: AbortSignal,
+): Error {
   if (parent?.aborted) return abortReason(parent);
   const reason = abortReason(signal, phase, timeoutMs);
   if (reason.code === 'timeout') {
-    return new SshConnectError(`${reason.message}${lastError ? `: ${errorMessage(lastError)}` : ''}`, { cause: lastError });
+    return new SshConnectError(`${reason.message}${lastError ? `: ${errorMessage(lastError)}` : ''}`, {
+      cause: lastError,
+    });
   }
   return reason;
 }
 
-async function connectOnce(endpoint: SshEndpoint, dialer: Dialer, options: ConnectOptions, signal: AbortSignal): Promise<SshClient> {
+async function connectOnce(
+  endpoint: SshEndpoint,
+  dialer: Dialer,
+  options: ConnectOptions,
+  signal: AbortSignal,
+): Promise<SshClient> {
   const sock = await dialer(endpoint, signal);
   return new Promise<SshClient>((resolve, reject) => {
     const client = new Client();
@@ -209,7 +251,10 @@ async function connectOnce(endpoint: SshEndpoint, dialer: Dialer, options: Conne
       }
     };
     const onAbort = () => finish(abortReason(signal));
-    const timer = setTimeout(() => finish(new Error('SSH handshake timed out')), options.attemptTimeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => finish(new Error('SSH handshake timed out')),
+      options.attemptTimeoutMs ?? 15_000,
+    );
     signal.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => finish());
     client.once('error', (e) => finish(hostKeyError ?? e));
@@ -248,22 +293,53 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
 }
 
+/**
+ * Sends a `signal` channel request. ssh2's `Channel.signal()` silently does nothing once the stream was
+ * ended, and execSsh always ends it (stdin EOF), so the request goes through the protocol directly
+ * (ssh2 is pinned; the fallback keeps working should the internals move).
+ */
+function sendSignal(stream: ssh2.ClientChannel, name: string): void {
+  const internals = stream as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(channel: number, signal: string): void } };
+  };
+  const protocol = internals._client?._protocol;
+  const state = internals.outgoing?.state;
+  // after EOF (our stdin closed) the channel still takes requests; SSH only forbids more data
+  if ((state === 'open' || state === 'eof') && protocol && typeof protocol.signal === 'function') {
+    protocol.signal(internals.outgoing!.id, name);
+  } else {
+    stream.signal(name);
+  }
+}
+
+/** Errors of commands that never started (safe to retry on a new connection). */
+const notStarted = new WeakSet<Error>();
+
 /** Runs one command on an open connection, streaming its output; abort closes the channel. */
 export function execSsh(client: SshClient, command: string, options: ExecOptions = {}): Promise<SshResult> {
-  const signal = options.timeoutMs ? deadline(options.signal, options.timeoutMs, `running ${JSON.stringify(command)}`) : options.signal;
+  const signal = options.timeoutMs
+    ? deadline(options.signal, options.timeoutMs, `running ${JSON.stringify(command)}`)
+    : options.signal;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     client.exec(command, (err, stream) => {
-      if (err) return reject(new SshConnectError(`could not start ${JSON.stringify(command)}: ${err.message}`, { cause: err }));
+      if (err) {
+        const e = new SshConnectError(`could not start ${JSON.stringify(command)}: ${err.message}`, {
+          cause: err,
+        });
+        notStarted.add(e);
+        return reject(e);
+      }
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let exitCode: number | null = null;
       let exitSignal: string | undefined;
       const onAbort = () => {
         try {
-          stream.signal('KILL');
+          sendSignal(stream, 'KILL');
         } catch {
-          // the server may not support signals; closing the channel is enough
+          // the server may not support signals; closing the channel is all we can do
         }
         stream.close();
         reject(abortReason(signal!, `running ${JSON.stringify(command)}`, options.timeoutMs));
@@ -290,6 +366,11 @@ export function execSsh(client: SshClient, command: string, options: ExecOptions
           exitCode,
         };
         if (exitSignal) result.signal = exitSignal;
+        if (exitCode === null && !exitSignal) {
+          // no exit status at all: the connection went away (reboot, crash, network), not the command
+          reject(new SshConnectError(`connection closed before ${JSON.stringify(command)} finished`));
+          return;
+        }
         if ((options.check ?? true) && exitCode !== 0) {
           reject(new SshCommandError(command, exitCode, result.stderr, exitSignal));
         } else {
@@ -309,6 +390,8 @@ export function execSsh(client: SshClient, command: string, options: ExecOptions
  */
 export class SshSession implements AsyncDisposable {
   private client: Promise<SshClient> | undefined;
+  /** Whether a connection ever succeeded: a machine that never answered has no logs to fetch. */
+  everConnected = false;
 
   constructor(
     private readonly endpoint: () => SshEndpoint,
@@ -316,8 +399,19 @@ export class SshSession implements AsyncDisposable {
   ) {}
 
   async exec(command: string, options: ExecOptions & { connectTimeoutMs?: number } = {}): Promise<SshResult> {
-    const client = await this.connect(options.signal, options.connectTimeoutMs);
-    return execSsh(client, command, options);
+    const connecting = this.connect(options.signal, options.connectTimeoutMs);
+    const client = await connecting;
+    try {
+      return await execSsh(client, command, options);
+    } catch (e) {
+      // The cached connection died before the command started (sshd restarted, a reboot not yet
+      // noticed): the command never ran, so run it once more on a fresh connection.
+      if (!(e instanceof Error) || !notStarted.has(e)) throw e;
+      if (this.client === connecting) this.client = undefined;
+      client.end();
+      const fresh = await this.connect(options.signal, options.connectTimeoutMs);
+      return execSsh(fresh, command, options);
+    }
   }
 
   /** Returns the open client, connecting first when needed. */
@@ -331,11 +425,12 @@ export class SshSession implements AsyncDisposable {
       this.client = connecting;
       connecting.then(
         (c) => {
+          this.everConnected = true;
           const drop = () => {
             if (this.client === connecting) this.client = undefined;
           };
           c.once('close', drop);
-          c.once('error', drop);
+          c.on('error', drop); // `on`: a second error event must not go unhandled
         },
         () => {
           if (this.client === connecting) this.client = undefined;

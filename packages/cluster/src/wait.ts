@@ -43,7 +43,11 @@ export function throwIfAborted(signal: AbortSignal | undefined, phase?: string):
 }
 
 /** Races a promise against a signal; the promise is not cancelled, only abandoned. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, phase?: string): Promise<T> {
+export function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  phase?: string,
+): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(abortReason(signal, phase));
   return new Promise<T>((resolve, reject) => {
@@ -91,7 +95,8 @@ export async function waitFor<T>(
       const value = await abortable(Promise.resolve(check(signal)), signal, phase);
       if (value !== undefined && value !== false) return value as T;
     } catch (e) {
-      if (signal.aborted) throw withLastError(abortReason(signal, phase, timeoutMs), lastError, options.signal);
+      if (signal.aborted)
+        throw withLastError(abortReason(signal, phase, timeoutMs), lastError, options.signal);
       lastError = e;
     }
     try {
@@ -147,7 +152,11 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
 }
 
 /** `Promise.withResolvers` for Node 20. */
-export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+export function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+} {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<T>((res, rej) => {

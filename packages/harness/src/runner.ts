@@ -104,7 +104,13 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     for (let test = queue.shift(); test; test = queue.shift()) {
       if (runSignal.aborted) {
         await reporter.testStarted(test.name);
-        await finish({ name: test.name, status: 'SKIP', durationMs: 0, output: '', skipReason: notRunReason(runSignal) });
+        await finish({
+          name: test.name,
+          status: 'SKIP',
+          durationMs: 0,
+          output: '',
+          skipReason: notRunReason(runSignal),
+        });
         continue;
       }
       await runOne(test);
@@ -117,7 +123,10 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     const testDir = join(ctx.outputDir, test.name);
     mkdirSync(testDir, { recursive: true });
     const capture = memorySink('info');
-    const log = ctx.log.child({ test: test.name }).withSink(capture).withSink(fileSink(join(testDir, 'test.log')));
+    const log = ctx.log
+      .child({ test: test.name })
+      .withSink(capture)
+      .withSink(fileSink(join(testDir, 'test.log')));
     for (const note of options.notes?.[test.name] ?? []) log.notice(note);
     const timeoutMs = options.timeoutMs ?? test.timeoutMs ?? defaultTestTimeoutMs;
     const signal = deadline(runSignal, timeoutMs, `running test ${test.name}`);
@@ -145,7 +154,19 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
         const size = test.clusterSize ?? 1;
         if (size > 0) machines = await cluster.newMachines(size, userData, { signal });
         phase = 'run';
-        const t = makeContext(test, test.name, testDir, log, signal, env, cluster, machines, stepFailures, finish, reporter);
+        const t = makeContext(
+          test,
+          test.name,
+          testDir,
+          log,
+          signal,
+          env,
+          cluster,
+          machines,
+          stepFailures,
+          finish,
+          reporter,
+        );
         await abortable(test.run(t), signal, `running test ${test.name}`);
       }
     } catch (e) {
@@ -176,14 +197,19 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
       }
     }
 
-    const artifacts = machineArtifacts(ctx.outputDir, testMachines.map((m) => m.outputDir));
+    const artifacts = machineArtifacts(
+      ctx.outputDir,
+      testMachines.map((m) => m.outputDir),
+    );
     if (!skipReason && !test.flags?.includes('no-console-check')) {
       const skipChecks = test.flags ?? [];
       const found: string[] = [];
       for (const a of artifacts) {
         for (const file of [a.console, a.journal]) {
           if (!file) continue;
-          for (const hit of checkConsole(readFileSync(join(ctx.outputDir, file), 'utf8'), { skip: skipChecks })) {
+          for (const hit of checkConsole(readFileSync(join(ctx.outputDir, file), 'utf8'), {
+            skip: skipChecks,
+          })) {
             found.push(`${hit.description} on machine ${a.id} (${file}:${hit.lineNumber}): ${hit.line}`);
           }
         }
@@ -191,7 +217,9 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
       if (found.length) {
         for (const f of found) log.error(`console check: ${f}`);
         const message = `console check failed: ${found[0]}${found.length > 1 ? ` (and ${found.length - 1} more)` : ''}`;
-        failure = failure ? { ...failure, message: `${failure.message}; ${message}` } : { kind: 'console', message };
+        failure = failure
+          ? { ...failure, message: `${failure.message}; ${message}` }
+          : { kind: 'console', message };
       }
     }
 
@@ -216,7 +244,8 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
       if (!kept.length) await flight.destroy();
     } catch (e) {
       // a flight that failed to start was already reported by every test
-      if (!results.some((r) => r.failure?.kind === 'infrastructure')) cleanupErrors.push(`flight cleanup: ${errorMessage(e)}`);
+      if (!results.some((r) => r.failure?.kind === 'infrastructure'))
+        cleanupErrors.push(`flight cleanup: ${errorMessage(e)}`);
     }
   }
 
@@ -239,10 +268,17 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
 }
 
 function notRunReason(signal: AbortSignal): string {
-  return signal.reason instanceof TimeoutError ? 'not run: --max-runtime reached' : 'not run: the run was interrupted';
+  return signal.reason instanceof TimeoutError
+    ? 'not run: --max-runtime reached'
+    : 'not run: the run was interrupted';
 }
 
-function classify(e: unknown, testSignal: AbortSignal, runSignal: AbortSignal, phase: 'setup' | 'run'): TestResult['failure'] {
+function classify(
+  e: unknown,
+  testSignal: AbortSignal,
+  runSignal: AbortSignal,
+  phase: 'setup' | 'run',
+): TestResult['failure'] {
   let kind: FailureKind;
   let message = errorMessage(e);
   if (testSignal.aborted && testSignal.reason instanceof TimeoutError) {
@@ -309,7 +345,8 @@ function makeContext(
         signal,
         ...options,
         onStderr: (chunk) => {
-          for (const line of chunk.toString().split('\n')) if (line.trim()) log.info(`${machine.id} stderr: ${line}`);
+          for (const line of chunk.toString().split('\n'))
+            if (line.trim()) log.info(`${machine.id} stderr: ${line}`);
           options.onStderr?.(chunk);
         },
       });
@@ -328,7 +365,21 @@ function makeContext(
         result.skipReason = 'A previous test has already failed';
       } else {
         try {
-          await fn(makeContext(test, full, stepDir, stepLog, signal, env, cluster, machines, failures, finish, reporter));
+          await fn(
+            makeContext(
+              test,
+              full,
+              stepDir,
+              stepLog,
+              signal,
+              env,
+              cluster,
+              machines,
+              failures,
+              finish,
+              reporter,
+            ),
+          );
         } catch (e) {
           if (e instanceof SkipSignal) {
             result.status = 'SKIP';

@@ -11,7 +11,9 @@ export function addCommonOptions(command: Command): Command {
     .option('--ssh-timeout <duration>', 'how long to keep trying to reach a new machine over SSH', '5m')
     .option('-v, --verbose', 'log at INFO')
     .option('-d, --debug', 'log at DEBUG')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'notice', 'warning', 'error']));
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'notice', 'warning', 'error']),
+    );
 }
 
 export function collect(value: string, previous: string[]): string[] {

@@ -22,7 +22,9 @@ export class Interrupts {
   private handle(sig: NodeJS.Signals): void {
     this.count++;
     if (this.count === 1) {
-      this.stderr.write(`\nkola: ${sig}: stopping tests and destroying machines (press Ctrl-C again to exit at once)\n`);
+      this.stderr.write(
+        `\nkola: ${sig}: stopping tests and destroying machines (press Ctrl-C again to exit at once)\n`,
+      );
       // any non-timeout reason reads as "interrupted" to the cluster's abortReason()
       this.controller.abort(new Error(`interrupted by ${sig}`));
       return;

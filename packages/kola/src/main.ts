@@ -23,7 +23,12 @@ function buildProgram(): Command {
       .description('run tests whose names match the glob patterns (default: all)')
       .argument('[patterns...]', "test name globs, e.g. 'basic.*'")
       .option('-j, --parallel <n>', 'tests to run at once', '1')
-      .option('--tag <tag>', 'only tests with this tag (repeatable)', (v: string, p: string[]) => [...p, v], [])
+      .option(
+        '--tag <tag>',
+        'only tests with this tag (repeatable)',
+        (v: string, p: string[]) => [...p, v],
+        [],
+      )
       .option('--denylist <file>', 'YAML file of tests to skip, with reasons')
       .option('--timeout <duration>', "per-test limit, overriding each test's own (default 10m)")
       .option('--max-runtime <duration>', 'limit for the whole run')
@@ -94,7 +99,12 @@ async function main(): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return 0;
       return 2;
     }
     const { describeFailure } = await import('./failure.js');

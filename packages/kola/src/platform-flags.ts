@@ -1,12 +1,14 @@
-import { type Command, Option } from 'commander';
 import { describeOptions, type OptionSpec, type Platform } from '@mantle/cluster';
 import { platformEntries } from '@mantle/harness';
+import { type Command, Option } from 'commander';
 
 /**
  * Adds every platform's `--<platform>-*` flags to a command, generated from each platform's zod
  * options schema (help text, env var and default come from there).
  */
-export async function addPlatformFlags(command: Command): Promise<Map<string, { platform: Platform; specs: OptionSpec[] }>> {
+export async function addPlatformFlags(
+  command: Command,
+): Promise<Map<string, { platform: Platform; specs: OptionSpec[] }>> {
   const byPlatform = new Map<string, { platform: Platform; specs: OptionSpec[] }>();
   for (const entry of platformEntries()) {
     const platform = await entry.load();
@@ -23,7 +25,8 @@ function optionFor(spec: OptionSpec): Option {
   const option = new Option(flags, help);
   if (spec.defaultValue !== undefined) option.default(undefined, JSON.stringify(spec.defaultValue));
   if (spec.choices) option.choices(spec.choices);
-  if (spec.kind === 'string[]') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+  if (spec.kind === 'string[]')
+    option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
   if (spec.kind === 'boolean') {
     // allow --x=false as well as --x
     return new Option(`${spec.flag} [bool]`, help).argParser((v) => v).preset('true');
@@ -32,7 +35,10 @@ function optionFor(spec: OptionSpec): Option {
 }
 
 /** Picks one platform's values out of commander's parsed options, keyed by schema key. */
-export function platformFlagValues(specs: OptionSpec[], parsed: Record<string, unknown>): Record<string, unknown> {
+export function platformFlagValues(
+  specs: OptionSpec[],
+  parsed: Record<string, unknown>,
+): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const spec of specs) {
     const attr = spec.flag.slice(2).replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

@@ -1,14 +1,16 @@
 import { join } from 'node:path';
 import {
+  createLogger,
   errorMessage,
   generateSshIdentity,
   HostKeyStore,
+  jsonFileSink,
   Ledger,
   type PlatformContext,
   readLedger,
+  streamSink,
   UsageError,
 } from '@mantle/cluster';
-import { createLogger, jsonFileSink, streamSink } from '@mantle/cluster';
 import type { CommonOptions } from '../common-options.js';
 import type { Interrupts } from '../interrupts.js';
 import { logLevelOf, resolvePlatform } from './setup.js';
@@ -29,13 +31,17 @@ export async function cleanupCommand(opts: CleanupFlags, env: { interrupts: Inte
     process.stdout.write(`nothing to clean up in ${opts.run}\n`);
     return 0;
   }
-  const log = createLogger([streamSink(process.stderr, logLevelOf(opts)), jsonFileSink(join(opts.run, 'kola.log'))]);
+  const log = createLogger([
+    streamSink(process.stderr, logLevelOf(opts)),
+    jsonFileSink(join(opts.run, 'kola.log')),
+  ]);
   const ledger = Ledger.open(ledgerPath);
   let failed = 0;
   try {
     for (const platformName of new Set(alive.map((e) => e.platform))) {
       const { platform, options } = await resolvePlatform({ ...opts, platform: platformName });
-      if (!platform.destroyLedgerEntry) throw new UsageError(`platform ${platformName} cannot destroy resources from a ledger`);
+      if (!platform.destroyLedgerEntry)
+        throw new UsageError(`platform ${platformName} cannot destroy resources from a ledger`);
       const ctx: PlatformContext = {
         log,
         signal: env.interrupts.signal,

@@ -1,5 +1,5 @@
-import { matchesPattern } from '@mantle/harness';
 import { UsageError } from '@mantle/cluster';
+import { matchesPattern } from '@mantle/harness';
 import { loadTests } from '../tests/index.js';
 
 export interface ListFlags {
@@ -10,15 +10,19 @@ export interface ListFlags {
 export async function listCommand(patterns: string[], opts: ListFlags, argv: string[]): Promise<number> {
   const tests = await loadTests();
   // -p filters only when given explicitly: its default (qemu) would otherwise hide every restricted test
-  const platformGiven = argv.some((a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a));
+  const platformGiven = argv.some(
+    (a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a),
+  );
   const globs = patterns.length ? patterns : ['*'];
   const unmatched = globs.filter((p) => !tests.some((t) => matchesPattern(t.name, p)));
-  if (unmatched.length) throw new UsageError(`no test matches ${unmatched.map((p) => JSON.stringify(p)).join(', ')}`);
+  if (unmatched.length)
+    throw new UsageError(`no test matches ${unmatched.map((p) => JSON.stringify(p)).join(', ')}`);
   const listed = tests.filter(
     (t) =>
       globs.some((p) => matchesPattern(t.name, p)) &&
       (!platformGiven ||
-        ((!t.platforms?.only || t.platforms.only.includes(opts.platform)) && !t.platforms?.exclude?.includes(opts.platform))),
+        ((!t.platforms?.only || t.platforms.only.includes(opts.platform)) &&
+          !t.platforms?.exclude?.includes(opts.platform))),
   );
   if (opts.json) {
     const rows = listed.map((t) => ({
@@ -35,14 +39,16 @@ export async function listCommand(patterns: string[], opts: ListFlags, argv: str
   }
   const table = [
     ['Test Name', 'Platforms', 'Tags'],
-    ...listed.map((t) => [
-      t.name,
-      platformText(t.platforms),
-      (t.tags ?? []).join(',') || '-',
-    ]),
+    ...listed.map((t) => [t.name, platformText(t.platforms), (t.tags ?? []).join(',') || '-']),
   ];
   const widths = table[0]!.map((_c, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  for (const row of table)
+    process.stdout.write(
+      `${row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
   return 0;
 }
 

@@ -1,5 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '@mantle/cluster';
 import {
   ConsoleReporter,
   createFileReporters,
@@ -11,7 +12,6 @@ import {
   selectTests,
   writeProperties,
 } from '@mantle/harness';
-import { UsageError } from '@mantle/cluster';
 import type { CommonOptions } from '../common-options.js';
 import type { Interrupts } from '../interrupts.js';
 import { loadTests } from '../tests/index.js';
@@ -48,7 +48,9 @@ export async function runCommand(
     ...(denylist ? { denylist } : {}),
   });
   if (selection.unmatchedPatterns.length) {
-    throw new UsageError(`no test matches ${selection.unmatchedPatterns.map((p) => JSON.stringify(p)).join(', ')} (see kola list)`);
+    throw new UsageError(
+      `no test matches ${selection.unmatchedPatterns.map((p) => JSON.stringify(p)).join(', ')} (see kola list)`,
+    );
   }
   const { platform, options } = await resolvePlatform(opts);
 
@@ -61,6 +63,11 @@ export async function runCommand(
     signal: env.interrupts.signal,
   });
   env.interrupts.runDir = run.outputDir;
+  const notes: Record<string, string[]> = {};
+  for (const expired of selection.expiredSnoozes) {
+    run.log.notice(expired.message);
+    for (const test of expired.tests) notes[test.name] = [...(notes[test.name] ?? []), expired.message];
+  }
   try {
     const props = { cmdline: env.argv.slice(1), platform: platform.name, version: kolaVersion };
     writeProperties(run.outputDir, { ...props, platformProperties: platform.properties(options as never) });
@@ -70,13 +77,18 @@ export async function runCommand(
       platform,
       platformOptions: options,
       ctx: run.ctx,
-      reporter: multiReporter([new ConsoleReporter(process.stdout, { verbose: logLevelOf(opts) !== 'notice' }), ...createFileReporters(run.outputDir)]),
+      reporter: multiReporter([
+        new ConsoleReporter(process.stdout, { verbose: logLevelOf(opts) !== 'notice' }),
+        ...createFileReporters(run.outputDir),
+      ]),
       parallel,
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(maxRuntimeMs ? { maxRuntimeMs } : {}),
       keepFailed: !opts.remove,
+      notes,
       version: kolaVersion,
-      onFlight: (_flight, properties) => writeProperties(run.outputDir, { ...props, platformProperties: properties }),
+      onFlight: (_flight, properties) =>
+        writeProperties(run.outputDir, { ...props, platformProperties: properties }),
     });
     if (opts.tapfile) copyFileSync(join(run.outputDir, 'test.tap'), opts.tapfile);
     for (const message of result.cleanupErrors) run.log.error(message);

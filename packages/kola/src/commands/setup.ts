@@ -1,8 +1,15 @@
-import { type LogLevel, parseLogLevel, type Platform, readPublicKeyFiles, resolveOptions, UsageError } from '@mantle/cluster';
+import {
+  describeOptions,
+  type LogLevel,
+  type Platform,
+  parseLogLevel,
+  readPublicKeyFiles,
+  resolveOptions,
+  UsageError,
+} from '@mantle/cluster';
 import { loadPlatform, parseDuration } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
 import { platformFlagValues } from '../platform-flags.js';
-import { describeOptions } from '@mantle/cluster';
 
 export function logLevelOf(opts: CommonOptions): LogLevel {
   if (opts.logLevel) return parseLogLevel(opts.logLevel) ?? 'notice';
@@ -23,7 +30,9 @@ export interface ResolvedPlatform {
 }
 
 /** Loads the -p platform and resolves its options from flags > env > defaults. */
-export async function resolvePlatform(opts: CommonOptions & Record<string, unknown>): Promise<ResolvedPlatform> {
+export async function resolvePlatform(
+  opts: CommonOptions & Record<string, unknown>,
+): Promise<ResolvedPlatform> {
   const platform = await loadPlatform(opts.platform);
   const specs = describeOptions(platform.name, platform.options);
   const options = resolveOptions(platform.name, platform.options, { flags: platformFlagValues(specs, opts) });

@@ -19,7 +19,10 @@ export interface SpawnFlags extends CommonOptions {
  * Ctrl-C, then destroys them (exit 0: that is how spawn is meant to end). With --detach it exits and
  * leaves them in the ledger for `kola cleanup`.
  */
-export async function spawnCommand(opts: SpawnFlags, env: { interrupts: Interrupts; argv: string[] }): Promise<number> {
+export async function spawnCommand(
+  opts: SpawnFlags,
+  env: { interrupts: Interrupts; argv: string[] },
+): Promise<number> {
   const count = positiveInteger(opts.nodecount, '--nodecount');
   let userData: UserData | undefined;
   if (opts.userdata) {

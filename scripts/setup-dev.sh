@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine with Node 20: pnpm and the
+# workspace's packages. Idempotent; prints each step on stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+want_pnpm=12.4.2
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$want_pnpm" ]; then
+  log "installing pnpm $want_pnpm with npm"
+  npm install -g "pnpm@$want_pnpm" >&2
+fi
+
+log "installing workspace packages (pnpm install --frozen-lockfile)"
+pnpm install --frozen-lockfile >&2
