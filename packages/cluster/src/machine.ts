@@ -6,7 +6,7 @@ import { once } from './disposable.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { type ExecOptions, type SshEndpoint, type SshResult, SshSession, sshCommandLine } from './ssh.js';
-import { deadline, waitFor } from './wait.js';
+import { deadline, releaseDeadline, waitFor } from './wait.js';
 
 export interface MachineSshOptions {
   signal?: AbortSignal;
@@ -201,7 +201,11 @@ export abstract class BaseMachine implements Machine {
       this.log.warn('could not save logs', { error: errorMessage(e) });
     }
     this.session.close();
-    await this.terminate(signal);
+    try {
+      await this.terminate(signal);
+    } finally {
+      releaseDeadline(signal);
+    }
     if (this.ledgerKey) this.cluster.ctx.ledger.destroyed(this.ledgerKey);
     this.cluster.forget(this);
     this.log.info('destroyed');

@@ -13,7 +13,7 @@ import {
   SshConnectError,
 } from './errors.js';
 import type { Logger } from './log.js';
-import { deadline, sleep } from './wait.js';
+import { deadline, releaseDeadline, sleep } from './wait.js';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -185,6 +185,20 @@ export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions)
   const timeoutMs = options.timeoutMs ?? 120_000;
   const phase = `connecting over SSH to ${options.machine ?? `${endpoint.host}:${endpoint.port}`}`;
   const signal = deadline(options.signal, timeoutMs, phase);
+  try {
+    return await connectWithRetries(endpoint, options, signal, phase, timeoutMs);
+  } finally {
+    releaseDeadline(signal);
+  }
+}
+
+async function connectWithRetries(
+  endpoint: SshEndpoint,
+  options: ConnectOptions,
+  signal: AbortSignal,
+  phase: string,
+  timeoutMs: number,
+): Promise<SshClient> {
   const dialer = options.dialer ?? defaultDialer;
   let delay = 250;
   let lastError: unknown;
@@ -318,9 +332,17 @@ const notStarted = new WeakSet<Error>();
 
 /** Runs one command on an open connection, streaming its output; abort closes the channel. */
 export function execSsh(client: SshClient, command: string, options: ExecOptions = {}): Promise<SshResult> {
-  const signal = options.timeoutMs
-    ? deadline(options.signal, options.timeoutMs, `running ${JSON.stringify(command)}`)
-    : options.signal;
+  if (!options.timeoutMs) return execOnce(client, command, options, options.signal);
+  const signal = deadline(options.signal, options.timeoutMs, `running ${JSON.stringify(command)}`);
+  return execOnce(client, command, options, signal).finally(() => releaseDeadline(signal));
+}
+
+function execOnce(
+  client: SshClient,
+  command: string,
+  options: ExecOptions,
+  signal: AbortSignal | undefined,
+): Promise<SshResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     client.exec(command, (err, stream) => {

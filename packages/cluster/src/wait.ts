@@ -28,13 +28,27 @@ export function deadline(parent: AbortSignal | undefined, ms: number, phase: str
     clearTimeout(timer);
     controller.abort(parent!.reason);
   };
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
-  controller.signal.addEventListener('abort', () => {
+  const detach = () => {
     clearTimeout(timer);
     parent?.removeEventListener('abort', onAbort);
-  });
+  };
+  if (parent?.aborted) onAbort();
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  controller.signal.addEventListener('abort', detach, { once: true });
+  detachers.set(controller.signal, detach);
   return controller.signal;
+}
+
+const detachers = new WeakMap<AbortSignal, () => void>();
+
+/**
+ * Ends a deadline whose work is done: stops its timer and unhooks it from its parent, which would
+ * otherwise collect one listener per finished operation for the whole run.
+ */
+export function releaseDeadline(signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  detachers.get(signal)?.();
+  detachers.delete(signal);
 }
 
 /** Throws the signal's typed reason if it has aborted. */
@@ -85,8 +99,20 @@ export async function waitFor<T>(
   check: (signal: AbortSignal) => Promise<T | undefined | false> | T | undefined | false,
   options: WaitForOptions,
 ): Promise<T> {
+  const signal = deadline(options.signal, options.timeoutMs, options.phase);
+  try {
+    return await pollUntil(check, signal, options);
+  } finally {
+    releaseDeadline(signal);
+  }
+}
+
+async function pollUntil<T>(
+  check: (signal: AbortSignal) => Promise<T | undefined | false> | T | undefined | false,
+  signal: AbortSignal,
+  options: WaitForOptions,
+): Promise<T> {
   const { phase, timeoutMs, intervalMs = 1000, backoff = 1, maxIntervalMs = intervalMs * 10 } = options;
-  const signal = deadline(options.signal, timeoutMs, phase);
   let interval = intervalMs;
   let lastError: unknown;
   for (;;) {
