@@ -113,17 +113,30 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
 /**
  * Rewrites one file atomically, one write at a time: reporters may be called from parallel tests, and
  * each call's content is captured when it is made, so the file always ends with the latest content.
- * A failed write rejects that call's promise without blocking later writes.
+ * Writes that queue up behind a running one are coalesced: only the newest content is written, and
+ * every waiting caller resolves when it is on disk (a burst of finishing tests costs two writes).
+ * Content may be a function, rendered only when its write starts, so coalesced writes render once.
  */
 export class AtomicFileWriter {
-  private queue: Promise<void> = Promise.resolve();
+  private running: Promise<void> = Promise.resolve();
+  private next: { data: string | (() => string); done: Promise<void> } | undefined;
 
   constructor(readonly path: string) {}
 
-  write(data: string): Promise<void> {
-    const done = this.queue.then(() => writeFileAtomic(this.path, data));
-    this.queue = done.catch(() => {});
-    return done;
+  write(data: string | (() => string)): Promise<void> {
+    if (this.next) {
+      this.next.data = data;
+      return this.next.done;
+    }
+    const next: { data: string | (() => string); done: Promise<void> } = { data, done: Promise.resolve() };
+    next.done = this.running.then(() => {
+      this.next = undefined;
+      const writing = writeFileAtomic(this.path, typeof next.data === 'function' ? next.data() : next.data);
+      this.running = writing.catch(() => {});
+      return writing;
+    });
+    this.next = next;
+    return next.done;
   }
 }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   abortable,
@@ -11,6 +11,7 @@ import {
   memorySink,
   type Platform,
   type PlatformContext,
+  releaseDeadline,
   TimeoutError,
 } from '@mantle/cluster';
 import { checkConsole } from './console-check.js';
@@ -123,10 +124,8 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     const testDir = join(ctx.outputDir, test.name);
     mkdirSync(testDir, { recursive: true });
     const capture = memorySink('info');
-    const log = ctx.log
-      .child({ test: test.name })
-      .withSink(capture)
-      .withSink(fileSink(join(testDir, 'test.log')));
+    const testLog = fileSink(join(testDir, 'test.log'));
+    const log = ctx.log.child({ test: test.name }).withSink(capture).withSink(testLog);
     for (const note of options.notes?.[test.name] ?? []) log.notice(note);
     const timeoutMs = options.timeoutMs ?? test.timeoutMs ?? defaultTestTimeoutMs;
     const signal = deadline(runSignal, timeoutMs, `running test ${test.name}`);
@@ -222,6 +221,8 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
           : { kind: 'console', message };
       }
     }
+    releaseDeadline(signal);
+    testLog.close();
 
     const result: TestResult = {
       name: test.name,
@@ -263,6 +264,7 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     cleanupErrors,
   };
   if (ctx.signal.aborted) summary.interrupted = true;
+  if (runSignal !== ctx.signal) releaseDeadline(runSignal);
   await reporter.runFinished(summary);
   return summary;
 }
@@ -294,15 +296,22 @@ function classify(
   return typeof code === 'string' ? { kind, message, code } : { kind, message };
 }
 
-function fileSink(path: string): LogSink {
+/** test.log: human lines, written synchronously through one descriptor kept open for the test. */
+function fileSink(path: string): LogSink & { close(): void } {
+  let fd: number | undefined = openSync(path, 'a');
   return {
     minLevel: 'debug',
     write(r) {
+      if (fd === undefined) return;
       const fields = Object.entries(r.fields)
         .filter(([k]) => k !== 'test')
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      appendFileSync(path, `${r.time} ${r.level.toUpperCase()} ${r.msg}${fields ? ` ${fields}` : ''}\n`);
+      writeSync(fd, `${r.time} ${r.level.toUpperCase()} ${r.msg}${fields ? ` ${fields}` : ''}\n`);
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

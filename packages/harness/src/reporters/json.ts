@@ -77,7 +77,7 @@ export class JsonReporter implements Reporter {
   }
 
   private flush(): Promise<void> {
-    return this.writer.write(`${JSON.stringify(this.report, null, 2)}\n`);
+    return this.writer.write(() => `${JSON.stringify(this.report, null, 2)}\n`);
   }
 }
 

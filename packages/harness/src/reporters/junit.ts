@@ -76,7 +76,7 @@ export class JunitReporter implements Reporter {
   }
 
   private flush(): Promise<void> {
-    return this.writer.write(this.render());
+    return this.writer.write(() => this.render());
   }
 
   render(): string {

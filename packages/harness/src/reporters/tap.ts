@@ -44,10 +44,12 @@ export class TapReporter implements Reporter {
   }
 
   private flush(): Promise<void> {
-    let text = `TAP version 13\n1..${this.plan}\n`;
-    if (this.lines.length > 0) text += `${this.lines.join('\n')}\n`;
-    if (this.bailOut) text += `Bail out! ${this.bailOut}\n`;
-    return this.writer.write(text);
+    return this.writer.write(() => {
+      let text = `TAP version 13\n1..${this.plan}\n`;
+      if (this.lines.length > 0) text += `${this.lines.join('\n')}\n`;
+      if (this.bailOut) text += `Bail out! ${this.bailOut}\n`;
+      return text;
+    });
   }
 }
 
