@@ -2,7 +2,5 @@ import { execFileSync } from 'node:child_process';
 
 /** CLI tests run the built kola; build it (incrementally) so they never test stale output. */
 export default function setup(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/kola'], {
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const kola = join(root, 'packages/kola/dist/main.js');
+const kola = join(root, 'packages/kola/bin/kola.js');
 if (!existsSync(kola)) {
   console.error('bench: build first (pnpm run build)');
   process.exit(2);

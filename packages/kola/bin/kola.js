@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/main.js';
+// dist/kola.js is main.js bundled with commander (scripts/build.mjs)
+import '../dist/kola.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
-export const kolaMain = join(repoRoot, 'packages/kola/dist/main.js');
+export const kolaMain = join(repoRoot, 'packages/kola/bin/kola.js');
 export const fixturePlatform = join(here, 'fixtures/platform.mjs');
 export const fixtureTests = join(here, 'fixtures/tests.mjs');
 
