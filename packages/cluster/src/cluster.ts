@@ -89,7 +89,10 @@ export abstract class BaseCluster implements Cluster {
   /** Deletes what the cluster made besides its machines. */
   protected async destroyClusterResources(): Promise<void> {}
 
-  /** Userdata substitutions of the platform ($public_ipv4 → its metadata variable). */
+  /**
+   * Userdata substitutions of the platform, as mantle's ignition vars: `$public_ipv4` and
+   * `$private_ipv4` mapped to what the platform's metadata agent provides. Platforms override this.
+   */
   protected get userDataVars(): Record<string, string> {
     return {};
   }

@@ -50,8 +50,6 @@ export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchem
   description: string;
   /** The single source of `--<name>-*` flags, env vars, defaults and help. */
   options: S;
-  /** Userdata substitutions this platform maps ($public_ipv4, $private_ipv4). */
-  userDataVars?: Record<string, string>;
   createFlight(options: z.output<S>, ctx: PlatformContext): Promise<Flight>;
   /** This platform's block in properties.json, with values after resolution. */
   properties(options: z.output<S>): Record<string, unknown>;

@@ -173,3 +173,22 @@ describe('Ctrl-C, kola cleanup and kola spawn', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('SIGTERM', () => {
+  it('is handled like Ctrl-C', async () => {
+    const state = tempDir();
+    const out = join(tempDir(), 'out');
+    const child = startKola(['run', 'fixture.hang', ...common(state, out)]);
+    const done = collect(child);
+    await waitUntil(
+      () => existsSync(join(out, 'ledger.jsonl')) && liveFakeMachines(state).length === 1,
+      'the machine',
+    );
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/SIGTERM: stopping tests/);
+    expect(liveFakeMachines(state)).toEqual([]);
+    expect(ledgerAlive(out)).toEqual([]);
+  });
+});

@@ -363,3 +363,74 @@ describe('kola list and version', () => {
     expect(r.stderr).toMatch(/unknown platform "fake"/);
   });
 });
+
+describe('kola run: limits, exit codes and keys', () => {
+  it('--max-runtime ends the whole run: running tests fail as timed out, the rest are not run', async () => {
+    const out = join(tempDir(), 'out');
+    const state = tempDir();
+    const r = await kola([
+      'run',
+      'fixture.hang',
+      'fixture.pass',
+      ...fakeArgs(state, out, ['--max-runtime', '3s']),
+    ]);
+    expect(r.code).toBe(1);
+    const byName = Object.fromEntries(report(out).tests.map((t) => [t.name, t]));
+    expect(byName['fixture.hang']?.failure).toMatchObject({ kind: 'timeout' });
+    expect(byName['fixture.hang']?.failure?.message).toMatch(/--max-runtime/);
+    expect(byName['fixture.pass']).toMatchObject({
+      result: 'SKIP',
+      reason: 'not run: --max-runtime reached',
+    });
+    expect(liveFakeMachines(state)).toEqual([]);
+  });
+
+  it('exits 3 when only infrastructure failed (machines could not be created)', async () => {
+    const out = join(tempDir(), 'out');
+    const state = tempDir();
+    const r = await kola(['run', 'fixture.pass', ...fakeArgs(state, out, ['--fake-fail-create', '1'])]);
+    expect(r.code).toBe(3);
+    expect(report(out).tests[0]?.failure?.kind).toBe('infrastructure');
+    expect(liveFakeMachines(state)).toEqual([]);
+  });
+
+  it('copies test.tap to --tapfile', async () => {
+    const out = join(tempDir(), 'out');
+    const tap = join(tempDir(), 'copy.tap');
+    const r = await kola(['run', 'fixture.pass', '--tapfile', tap, ...fakeArgs(tempDir(), out)]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(tap, 'utf8')).toBe(readFileSync(join(out, 'test.tap'), 'utf8'));
+  });
+
+  it('authorizes --key keys and maps $public_ipv4/$private_ipv4 in userdata', async () => {
+    const out = join(tempDir(), 'out');
+    const keyFile = join(tempDir(), 'extra.pub');
+    const key =
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGXwWQ9yN3x4h0qC2o2VQ0m0yXKp3wJ8kZy3nVvW8fOa operator@example';
+    writeFileSync(keyFile, `# the operator's key\n${key}\n`);
+    const r = await kola(['run', 'fixture.userdata', '--key', keyFile, ...fakeArgs(tempDir(), out)]);
+    expect(r.code, r.stderr).toBe(0);
+    const machine = report(out).tests[0] as unknown as { machines: Array<{ dir: string }> };
+    const userData = JSON.parse(readFileSync(join(out, machine.machines[0]!.dir, 'user-data'), 'utf8')) as {
+      passwd: { users: Array<{ name: string; sshAuthorizedKeys: string[] }> };
+      storage: { files: Array<{ contents: { source: string } }> };
+    };
+    const core = userData.passwd.users.find((u) => u.name === 'core')!;
+    expect(core.sshAuthorizedKeys).toHaveLength(2);
+    expect(core.sshAuthorizedKeys[1]).toBe(key);
+    expect(userData.storage.files[0]!.contents.source).toBe('data:,public=127.0.0.1%20private=127.0.0.1');
+  });
+
+  it('logs progress on stderr with -v and keeps stdout for results', async () => {
+    const out = join(tempDir(), 'out');
+    const r = await kola(['run', 'fixture.pass', '-v', ...fakeArgs(tempDir(), out)]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/INFO\s+machine created/);
+    expect(r.stdout).not.toMatch(/machine created/);
+    const log = readFileSync(join(out, 'kola.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(log.some((l) => l.level === 'debug')).toBe(true);
+  });
+});

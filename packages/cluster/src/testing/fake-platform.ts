@@ -450,7 +450,6 @@ export const fakePlatform = definePlatform({
   name: 'fake',
   description: 'A fake cloud for tests: machines are local SSH servers running /bin/sh',
   options: fakeOptions,
-  userDataVars: fakeUserDataVars,
   async createFlight(options, ctx): Promise<Flight> {
     mkdirSync(machinesDir(options.stateDir), { recursive: true });
     return new FakeFlight(ctx, options);
