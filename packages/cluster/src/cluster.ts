@@ -21,6 +21,8 @@ export interface ClusterConfig {
   noSshKeyInMetadata?: boolean;
   /** Aborts this cluster's work (the test's signal). */
   signal?: AbortSignal;
+  /** Called as soon as a machine exists, before it answers SSH (e.g. to follow its console). */
+  onMachineCreated?: (machine: Machine) => void;
 }
 
 export interface MachineOptions {
@@ -93,24 +95,25 @@ export abstract class BaseCluster implements Cluster {
    * Userdata substitutions of the platform, as mantle's ignition vars: `$public_ipv4` and
    * `$private_ipv4` mapped to what the platform's metadata agent provides. Platforms override this.
    */
-  protected get userDataVars(): Record<string, string> {
+  protected userDataVars(_machineName: string): Record<string, string> {
     return {};
   }
 
   async newMachine(userData: UserData = UserData.empty(), options: MachineOptions = {}): Promise<Machine> {
     const signal = options.signal ?? this.signal;
     throwIfAborted(signal);
+    const name = `${this.name}-${++this.machineCount}`;
     const rendered = renderUserData(userData, {
       sshKeys: this.ctx.ssh.authorizedKeys,
       injectKeys: !this.config.noSshKeyInUserData,
       user: this.ctx.ssh.user,
-      vars: this.userDataVars,
+      vars: this.userDataVars(name),
       ...(options.hostname ? { hostname: options.hostname } : {}),
     });
-    const name = `${this.name}-${++this.machineCount}`;
     const machine = await this.createMachine({ name, userData: rendered, signal, options });
     this.live.add(machine);
     this.log.info('machine created', { machine: machine.id, ip: machine.ip });
+    this.config.onMachineCreated?.(machine);
     try {
       writeFileSync(join(machine.outputDir, 'user-data'), rendered.toString());
       await machine.waitReady(signal);

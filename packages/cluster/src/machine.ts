@@ -36,6 +36,11 @@ export interface Machine extends AsyncDisposable {
   sshCommand(): string;
   /** Saves console.txt and journal.txt (and journal-raw.txt.gz) into outputDir now. */
   collectLogs(): Promise<void>;
+  /**
+   * Follows the console as it is written, where the platform can do that cheaply (local VMs), so
+   * console checks can fail a test early. Calls `onText` with each new chunk until `signal` aborts.
+   */
+  watchConsole?(onText: (text: string) => void, signal: AbortSignal): void;
   /** Idempotent; saves console and journal BEFORE deleting. */
   destroy(): Promise<void>;
 }
@@ -91,6 +96,9 @@ export abstract class BaseMachine implements Machine {
       ...(ctx.dialer ? { dialer: ctx.dialer } : {}),
     });
   }
+
+  /** True when the platform writes console.txt itself as the machine runs (nothing to save). */
+  protected readonly consoleIsLiveFile: boolean = false;
 
   /** Fetches the serial console; '' where the platform has none. */
   abstract consoleOutput(): Promise<string>;
@@ -184,9 +192,9 @@ export abstract class BaseMachine implements Machine {
       this.journalOutput(),
       this.journalExport(),
     ]);
-    if (consoleText.status === 'fulfilled')
-      writeFileSync(join(this.outputDir, 'console.txt'), consoleText.value);
-    else this.log.warn('could not collect console', { error: errorMessage(consoleText.reason) });
+    if (consoleText.status === 'fulfilled') {
+      if (!this.consoleIsLiveFile) writeFileSync(join(this.outputDir, 'console.txt'), consoleText.value);
+    } else this.log.warn('could not collect console', { error: errorMessage(consoleText.reason) });
     if (journal.status === 'fulfilled') writeFileSync(join(this.outputDir, 'journal.txt'), journal.value);
     else this.log.warn('could not collect journal', { error: errorMessage(journal.reason) });
     if (raw.status === 'fulfilled' && raw.value)

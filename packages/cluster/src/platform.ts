@@ -26,6 +26,11 @@ export interface PlatformContext {
   runId: string;
   /** `--basename` (default `kola`): prefix of flight, cluster and machine names. */
   basename: string;
+  /**
+   * Machines must outlive this process (`kola spawn --detach`): local platforms then must not tie
+   * their VMs to kola's lifetime. The ledger still records them for `kola cleanup`.
+   */
+  detached?: boolean;
 }
 
 /** One `ore <platform> <verb>`; declared without any CLI library so platforms stay CLI-agnostic. */

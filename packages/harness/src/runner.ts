@@ -8,6 +8,7 @@ import {
   type Flight,
   type LogSink,
   type Machine,
+  MantleError,
   memorySink,
   type Platform,
   type PlatformContext,
@@ -128,7 +129,32 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     const log = ctx.log.child({ test: test.name }).withSink(capture).withSink(testLog);
     for (const note of options.notes?.[test.name] ?? []) log.notice(note);
     const timeoutMs = options.timeoutMs ?? test.timeoutMs ?? defaultTestTimeoutMs;
-    const signal = deadline(runSignal, timeoutMs, `running test ${test.name}`);
+    // console checks also run live on platforms that can follow the console, failing the test early
+    const consoleAbort = new AbortController();
+    const watching = new AbortController();
+    const signal = deadline(
+      AbortSignal.any([runSignal, consoleAbort.signal]),
+      timeoutMs,
+      `running test ${test.name}`,
+    );
+    const consoleChecked = !test.flags?.includes('no-console-check');
+    const watchMachine = (machine: Machine) => {
+      if (!machine.watchConsole || !consoleChecked) return;
+      let partial = '';
+      machine.watchConsole((text) => {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        const hit = checkConsole(lines.join('\n'), { skip: test.flags ?? [] })[0];
+        if (hit && !consoleAbort.signal.aborted) {
+          consoleAbort.abort(
+            new MantleError(
+              'console-check',
+              `console check failed: ${hit.description} on machine ${machine.id}: ${hit.line}`,
+            ),
+          );
+        }
+      }, watching.signal);
+    };
     const env: TestEnvironment = { platform: platform.name, properties };
     let cluster: Cluster | undefined;
     let machines: Machine[] = [];
@@ -149,6 +175,7 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
           signal,
           noSshKeyInUserData: test.flags?.includes('no-ssh-key-in-userdata') ?? false,
           noSshKeyInMetadata: test.flags?.includes('no-ssh-key-in-metadata') ?? false,
+          onMachineCreated: watchMachine,
         });
         const size = test.clusterSize ?? 1;
         if (size > 0) machines = await cluster.newMachines(size, userData, { signal });
@@ -171,6 +198,14 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     } catch (e) {
       if (e instanceof SkipSignal) skipReason = e.reason;
       else failure = classify(e, signal, runSignal, phase);
+    }
+    watching.abort();
+    if (consoleAbort.signal.aborted) {
+      failure = {
+        kind: 'console',
+        message: (consoleAbort.signal.reason as Error).message,
+        code: 'console-check',
+      };
     }
     if (!failure && !skipReason && stepFailures.length) {
       failure = { kind: 'fail', message: stepFailures.join('; ') };
@@ -200,7 +235,7 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
       ctx.outputDir,
       testMachines.map((m) => m.outputDir),
     );
-    if (!skipReason && !test.flags?.includes('no-console-check')) {
+    if (!skipReason && consoleChecked && failure?.kind !== 'console') {
       const skipChecks = test.flags ?? [];
       const found: string[] = [];
       for (const a of artifacts) {

@@ -213,6 +213,26 @@ describe('kola run on the fake platform', () => {
     expect(t.failure?.message).toContain('Kernel panic - not syncing: Attempted to kill init!');
   });
 
+  it('follows the console live: a panic fails a hanging test long before its timeout', async () => {
+    const out = join(tempDir(), 'out');
+    const started = Date.now();
+    const r = await kola([
+      'run',
+      'fixture.hang',
+      ...fakeArgs(tempDir(), out, [
+        '--timeout',
+        '60s',
+        '--fake-console-text',
+        'Kernel panic - not syncing: VFS: Unable to mount root fs',
+      ]),
+    ]);
+    expect(r.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const t = report(out).tests[0]!;
+    expect(t.failure?.kind).toBe('console');
+    expect(t.failure?.message).toMatch(/on machine fake-[0-9a-f]+: Kernel panic - not syncing: VFS/);
+  });
+
   it('checks the journal too', async () => {
     const out = join(tempDir(), 'out');
     const r = await kola([

@@ -177,7 +177,7 @@ class FakeCluster extends BaseCluster {
     super(fakeFlight, config);
   }
 
-  protected override get userDataVars(): Record<string, string> {
+  protected override userDataVars(): Record<string, string> {
     return fakeUserDataVars;
   }
 
@@ -381,6 +381,21 @@ class FakeMachine extends BaseMachine {
     await this.powerOff();
     if (options.newHostKey) this.hostKey = generateHostKey();
     await this.startServer();
+  }
+
+  /** Like a local VM's serial file: the console so far, then what is added, polled. */
+  watchConsole(onText: (text: string) => void, signal: AbortSignal): void {
+    let sent = 0;
+    const poll = async () => {
+      if (signal.aborted) return;
+      const text = await this.consoleOutput();
+      if (text.length > sent) {
+        onText(text.slice(sent));
+        sent = text.length;
+      }
+      setTimeout(poll, 200).unref();
+    };
+    void poll();
   }
 
   async consoleOutput(): Promise<string> {
