@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { addCommonOptions, type CommonOptions } from './common-options.js';
+import { addCommonOptions, type CommonOptions, collect } from './common-options.js';
 import { Interrupts } from './interrupts.js';
 import { kolaVersion } from './version.js';
 
@@ -33,7 +33,13 @@ function buildProgram(): Command {
       .option('--timeout <duration>', "per-test limit, overriding each test's own (default 10m)")
       .option('--max-runtime <duration>', 'limit for the whole run')
       .option('--tapfile <file>', 'also copy test.tap here')
-      .option('--no-remove', 'keep the machines of failed tests, and print how to reach them'),
+      .option('--no-remove', 'keep the machines of failed tests, and print how to reach them')
+      .option(
+        '-E, --exttest <dir>',
+        'add each executable in DIR as a test ext.<dir>.<file> (repeatable)',
+        collect,
+        [],
+      ),
   ).action(async (patterns: string[], opts) => {
     const { runCommand } = await import('./commands/run.js');
     process.exitCode = await runCommand(patterns, opts, { interrupts, argv: process.argv });
@@ -44,7 +50,8 @@ function buildProgram(): Command {
       .command('list')
       .description('list tests (optionally those matching patterns, or runnable on -p)')
       .argument('[patterns...]', 'test name globs')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .option('-E, --exttest <dir>', 'include external tests from DIR (repeatable)', collect, []),
   ).action(async (patterns: string[], opts) => {
     const { listCommand } = await import('./commands/list.js');
     process.exitCode = await listCommand(patterns, opts, argv);

@@ -9,6 +9,7 @@ export const repoRoot = resolve(here, '../../..');
 export const kolaMain = join(repoRoot, 'packages/kola/bin/kola.js');
 export const fixturePlatform = join(here, 'fixtures/platform.mjs');
 export const fixtureTests = join(here, 'fixtures/tests.mjs');
+export const fixtureTestsDir = join(here, 'fixtures');
 
 export interface KolaResult {
   code: number | null;

@@ -1,7 +1,16 @@
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fakeEnv, kola, ledgerAlive, ledgerCreated, liveFakeMachines, readJson, tempDir } from './helpers.js';
+import {
+  fakeEnv,
+  fixtureTestsDir,
+  kola,
+  ledgerAlive,
+  ledgerCreated,
+  liveFakeMachines,
+  readJson,
+  tempDir,
+} from './helpers.js';
 
 interface Report {
   tests: Array<{
@@ -361,7 +370,7 @@ describe('kola list and version', () => {
     const table = await kola(['list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^Test Name\s+Platforms\s+Tags/);
-    expect(table.stdout).toMatch(/^basic\.ssh\s+\[all\]\s+smoke/m);
+    expect(table.stdout).toMatch(/^basic\s+\[all\]\s+smoke/m);
     const json = await kola(['list', 'fixture.slow.*', '--json']);
     expect(json.code).toBe(0);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; tags: string[] }>;
@@ -378,7 +387,7 @@ describe('kola list and version', () => {
   it('does not expose the fake platform without the test hook', async () => {
     const env = { ...process.env };
     delete env.KOLA_INTERNAL_TEST_PLATFORMS;
-    const r = await kola(['run', 'basic.ssh', '-p', 'fake'], { env, cwd: tempDir() });
+    const r = await kola(['run', 'basic', '-p', 'fake'], { env, cwd: tempDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown platform "fake"/);
   });
@@ -452,5 +461,53 @@ describe('kola run: limits, exit codes and keys', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(log.some((l) => l.level === 'debug')).toBe(true);
+  });
+});
+
+describe('external tests (-E)', () => {
+  const extDir = join(fixtureTestsDir, 'ext');
+
+  it('runs each executable as ext.<dir>.<file> with its metadata; 77 skips', async () => {
+    const out = join(tempDir(), 'out');
+    const r = await kola(['run', 'ext.*', '-E', extDir, ...fakeArgs(tempDir(), out)]);
+    expect(r.code).toBe(1);
+    const byName = Object.fromEntries(report(out).tests.map((t) => [t.name, t]));
+    expect(Object.keys(byName).sort()).toEqual(['ext.ext.fails', 'ext.ext.passes', 'ext.ext.skips']);
+    expect(byName['ext.ext.passes']?.result).toBe('PASS');
+    expect(byName['ext.ext.passes']?.output).toContain('external test on fake as ext.ext.passes');
+    expect(byName['ext.ext.fails']?.result).toBe('FAIL');
+    expect(byName['ext.ext.fails']?.failure?.message).toMatch(/fails exited 5: about to fail/);
+    expect(byName['ext.ext.skips']).toMatchObject({ result: 'SKIP', reason: 'not for this machine' });
+
+    const listed = await kola(['list', 'ext.*', '--json', '-E', extDir]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = JSON.parse(listed.stdout) as Array<{
+      name: string;
+      tags: string[];
+      timeoutMs: number | null;
+    }>;
+    expect(rows.find((x) => x.name === 'ext.ext.passes')).toMatchObject({
+      tags: ['external', 'fixture', 'inline'],
+      timeoutMs: 120_000,
+    });
+    expect(rows.find((x) => x.name === 'ext.ext.fails')?.tags).toEqual(['external', 'fixture', 'negative']);
+  });
+
+  it('selects external tests by their metadata tags', async () => {
+    const out = join(tempDir(), 'out');
+    const r = await kola(['run', '-E', extDir, '--tag', 'inline', ...fakeArgs(tempDir(), out)]);
+    expect(r.code).toBe(0);
+    expect(report(out).tests.map((t) => t.name)).toEqual(['ext.ext.passes']);
+  });
+
+  it('rejects bad metadata with the file and field', async () => {
+    const dir = join(tempDir(), 'bad');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 't'), '#!/bin/sh\ntrue\n', { mode: 0o755 });
+    writeFileSync(join(dir, 't.kola.json'), '{ "clusterSize": "two" }');
+    const r = await kola(['run', '-E', dir, '-p', 'fake']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/t\.kola\.json: "clusterSize": /);
   });
 });

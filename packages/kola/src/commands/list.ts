@@ -4,11 +4,12 @@ import { loadTests } from '../tests/index.js';
 
 export interface ListFlags {
   json?: boolean;
+  exttest: string[];
   platform: string;
 }
 
 export async function listCommand(patterns: string[], opts: ListFlags, argv: string[]): Promise<number> {
-  const tests = await loadTests();
+  const tests = await loadTests(process.env, opts.exttest);
   // -p filters only when given explicitly: its default (qemu) would otherwise hide every restricted test
   const platformGiven = argv.some(
     (a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a),

@@ -26,6 +26,7 @@ export interface RunFlags extends CommonOptions {
   maxRuntime?: string;
   tapfile?: string;
   remove: boolean;
+  exttest: string[];
   [key: string]: unknown;
 }
 
@@ -40,7 +41,7 @@ export async function runCommand(
   const maxRuntimeMs = opts.maxRuntime ? parseDuration(opts.maxRuntime, '--max-runtime') : undefined;
   const denylist = opts.denylist ? loadDenylist(opts.denylist) : undefined;
   const ssh = sshSettings(opts);
-  const tests = await loadTests();
+  const tests = await loadTests(process.env, opts.exttest);
   const selection = selectTests(tests, {
     patterns: patterns.length ? patterns : ['*'],
     tags: opts.tag,

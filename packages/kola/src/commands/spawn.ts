@@ -45,6 +45,7 @@ export async function spawnCommand(
     signal: env.interrupts.signal,
   });
   env.interrupts.runDir = run.outputDir;
+  if (opts.detach) run.ctx.detached = true; // local VMs must then outlive this process
   const signal = env.interrupts.signal;
   let keep = false;
   const flight = await platform.createFlight(options as never, run.ctx);
