@@ -56,6 +56,11 @@ export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchem
   /** The single source of `--<name>-*` flags, env vars, defaults and help. */
   options: S;
   createFlight(options: z.output<S>, ctx: PlatformContext): Promise<Flight>;
+  /**
+   * How many tests `kola run` runs at once when -j is not given (local platforms are bound by the
+   * host's cores; clouds by quota). Default 1.
+   */
+  defaultParallelism?(options: z.output<S>): number;
   /** This platform's block in properties.json, with values after resolution. */
   properties(options: z.output<S>): Record<string, unknown>;
   /**

@@ -364,3 +364,26 @@ describe('ssh keys', () => {
     expect(() => readPublicKeyFiles([join(dir, 'id')])).toThrow(ConfigError);
   });
 });
+
+describe('connection resets before the handshake', () => {
+  it('keeps retrying servers that accept and drop TCP (user-mode NAT before the guest is up) until the deadline', async () => {
+    const { createServer } = await import('node:net');
+    // accepts TCP and closes it again, like slirp's hostfwd while the guest still boots
+    let n = 0;
+    const dropper = createServer((socket) => {
+      n++;
+      if (n % 3 === 0) socket.resetAndDestroy();
+      else if (n % 3 === 1) socket.end();
+      else setTimeout(() => socket.destroy(), 30);
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const port = (dropper.address() as { port: number }).port;
+    const identity = generateSshIdentity();
+    const started = Date.now();
+    await expect(
+      connectSsh({ host: '127.0.0.1', port }, { identity, timeoutMs: 2500 }),
+    ).rejects.toBeInstanceOf(SshConnectError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    dropper.close();
+  });
+});

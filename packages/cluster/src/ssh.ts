@@ -271,7 +271,9 @@ async function connectOnce(
     );
     signal.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => finish());
-    client.once('error', (e) => finish(hostKeyError ?? e));
+    // `on`, not `once`: ssh2 may emit a second error after the first (e.g. "Connection lost before
+    // handshake" after a reset), and an unhandled 'error' event would crash kola
+    client.on('error', (e) => finish(hostKeyError ?? e));
     client.once('close', () => finish(hostKeyError ?? new Error('connection closed during SSH handshake')));
     client.connect({
       sock,

@@ -4,7 +4,13 @@ import { type Platform, type PlatformEntry, UsageError } from '@mantle/cluster';
  * Every user-facing platform, listed once. Entries load lazily, so naming a platform (in help, in
  * `kola list`) never loads its SDK. A new platform is one package plus one line here.
  */
-export const kolaPlatforms: readonly PlatformEntry[] = [];
+export const kolaPlatforms: readonly PlatformEntry[] = [
+  {
+    name: 'qemu',
+    description: 'local virtual machines under QEMU',
+    load: async () => (await import('@mantle/platform-api-qemu')).platform as unknown as Platform,
+  },
+];
 
 /**
  * Test-only platforms (`name=/abs/module.js,…`): how the repo's own tests reach the fake platform
@@ -32,9 +38,7 @@ export async function loadPlatform(name: string, env: NodeJS.ProcessEnv = proces
   const entry = entries.find((e) => e.name === name);
   if (!entry) {
     const known = entries.map((e) => e.name);
-    throw new UsageError(
-      `unknown platform "${name}" (available: ${known.length ? known.join(', ') : 'none yet — the qemu platform is not built'})`,
-    );
+    throw new UsageError(`unknown platform "${name}" (available: ${known.join(', ')})`);
   }
   return entry.load();
 }

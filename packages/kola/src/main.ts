@@ -22,7 +22,10 @@ function buildProgram(): Command {
       .command('run')
       .description('run tests whose names match the glob patterns (default: all)')
       .argument('[patterns...]', "test name globs, e.g. 'basic.*'")
-      .option('-j, --parallel <n>', 'tests to run at once', '1')
+      .option(
+        '-j, --parallel <n>',
+        "tests to run at once (default: the platform's choice, e.g. one per core on qemu)",
+      )
       .option(
         '--tag <tag>',
         'only tests with this tag (repeatable)',

@@ -19,7 +19,7 @@ import { kolaVersion } from '../version.js';
 import { logLevelOf, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
 
 export interface RunFlags extends CommonOptions {
-  parallel: string;
+  parallel?: string;
   tag: string[];
   denylist?: string;
   timeout?: string;
@@ -36,7 +36,7 @@ export async function runCommand(
   env: { interrupts: Interrupts; argv: string[] },
 ): Promise<number> {
   // Everything that can be wrong with the command line is checked before anything is created.
-  const parallel = positiveInteger(opts.parallel, '--parallel');
+  const parallelFlag = opts.parallel === undefined ? undefined : positiveInteger(opts.parallel, '--parallel');
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout, '--timeout') : undefined;
   const maxRuntimeMs = opts.maxRuntime ? parseDuration(opts.maxRuntime, '--max-runtime') : undefined;
   const denylist = opts.denylist ? loadDenylist(opts.denylist) : undefined;
@@ -54,6 +54,7 @@ export async function runCommand(
     );
   }
   const { platform, options } = await resolvePlatform(opts);
+  const parallel = parallelFlag ?? platform.defaultParallelism?.(options as never) ?? 1;
 
   const run = await openRun({
     platform: platform.name,

@@ -1,0 +1,141 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  type BaseCluster,
+  BaseFlight,
+  type ClusterConfig,
+  ConfigError,
+  type PlatformContext,
+} from '@mantle/cluster';
+import { type Accel, chooseAccel } from './accel.js';
+import { QemuCluster } from './cluster.js';
+import { ovmfCode } from './firmware.js';
+import { EthernetHub } from './hub.js';
+import { ensureImage } from './image.js';
+import type { QemuOptions } from './options.js';
+import { recordResolution } from './resolved.js';
+
+export interface BootSpec {
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  disk?: { path: string; format: string; device: 'nvme' | 'virtio' };
+  firmware: 'bios' | 'uefi';
+}
+
+const setupHint = 'run bash scripts/setup-qemu.sh, or apt-get install -y qemu-system-x86 qemu-utils';
+
+/** The first line of `<binary> --version`, or a ConfigError naming the missing tool. */
+function toolVersion(binary: string, flag: string): string {
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new ConfigError(`${flag}: cannot run ${binary}: ${r.error?.message ?? `exit ${r.status}`}`, {
+      hint: setupHint,
+    });
+  }
+  return r.stdout.split('\n')[0]?.trim() ?? '';
+}
+
+function existingFile(path: string, flag: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new ConfigError(`${flag} ${path}: no such file`);
+  return abs;
+}
+
+function diskFormat(path: string): string {
+  const r = spawnSync('qemu-img', ['info', '--output=json', path], { encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new ConfigError(`--qemu-image ${path}: not a disk image qemu-img can read: ${r.stderr.trim()}`);
+  return (JSON.parse(r.stdout) as { format: string }).format;
+}
+
+export class QemuFlight extends BaseFlight {
+  private clusterCount = 0;
+
+  private constructor(
+    ctx: PlatformContext,
+    readonly options: QemuOptions,
+    readonly boot: BootSpec,
+    readonly accel: Accel,
+    /** Sockets, overlays and fw_cfg files; short path (unix socket names are limited to 108 bytes). */
+    readonly runtimeDir: string,
+  ) {
+    super(ctx, 'qemu');
+  }
+
+  static async create(options: QemuOptions, ctx: PlatformContext): Promise<QemuFlight> {
+    const qemuVersion = toolVersion(options.binary, '--qemu-binary');
+    toolVersion('qemu-img', 'qemu-img');
+    const accel = chooseAccel(options.accel);
+    ctx.log.notice(`qemu: ${accel.accel === 'kvm' ? 'KVM' : 'TCG (software emulation)'} — ${accel.reason}`);
+    if (options.firmware === 'uefi' && !existsSync(ovmfCode)) {
+      throw new ConfigError(`--qemu-firmware uefi: ${ovmfCode} not found`, {
+        hint: 'apt-get install -y ovmf',
+      });
+    }
+    let boot: BootSpec;
+    let kernelVersion: string | undefined;
+    let flavor: string | undefined;
+    if (options.kernel) {
+      boot = { kernel: existingFile(options.kernel, '--qemu-kernel'), firmware: options.firmware };
+      if (options.initrd) boot.initrd = existingFile(options.initrd, '--qemu-initrd');
+      if (options.append) boot.append = options.append;
+      if (options.image) {
+        const path = existingFile(options.image, '--qemu-image');
+        boot.disk = { path, format: diskFormat(path), device: 'virtio' };
+      }
+    } else if (options.image) {
+      const path = existingFile(options.image, '--qemu-image');
+      boot = { disk: { path, format: diskFormat(path), device: 'virtio' }, firmware: options.firmware };
+    } else {
+      const image = await ensureImage(options.flavor, {
+        log: ctx.log,
+        signal: ctx.signal,
+        rebuild: options.rebuildImage,
+        ...(options.imageCache ? { cacheDir: options.imageCache } : {}),
+      });
+      boot = { kernel: join(image.dir, image.kernel), append: image.append, firmware: 'bios' };
+      if (image.initrd) boot.initrd = join(image.dir, image.initrd);
+      if (image.disk)
+        boot.disk = { path: join(image.dir, image.disk), format: image.diskFormat ?? 'raw', device: 'nvme' };
+      kernelVersion = image.kernelVersion;
+      flavor = image.flavor;
+      ctx.log.info('qemu: test image', { flavor: image.flavor, dir: image.dir });
+    }
+    recordResolution(options, {
+      ...(boot.disk ? { image: boot.disk.path } : {}),
+      ...(boot.kernel ? { kernel: boot.kernel } : {}),
+      ...(boot.initrd ? { initrd: boot.initrd } : {}),
+      ...(boot.append ? { append: boot.append } : {}),
+      ...(kernelVersion ? { kernelVersion } : {}),
+      ...(flavor ? { flavor } : {}),
+      accel: accel.accel,
+      accelReason: accel.reason,
+      qemuVersion,
+    });
+    const runtimeDir = mkdtempSync(join(tmpdir(), 'kola-qemu-'));
+    return new QemuFlight(ctx, options, boot, accel, runtimeDir);
+  }
+
+  /** QEMU arguments for firmware (UEFI pflash) where asked. */
+  firmwareArgs(machineDir: string): string[] {
+    if (this.boot.firmware !== 'uefi') return [];
+    return [
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${ovmfCode}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${join(machineDir, 'OVMF_VARS.fd')}`,
+    ];
+  }
+
+  protected async createCluster(config: ClusterConfig): Promise<BaseCluster> {
+    const hub = await EthernetHub.listen(join(this.runtimeDir, `net${++this.clusterCount}.sock`));
+    return new QemuCluster(this, config, hub);
+  }
+
+  protected override async destroyFlightResources(): Promise<void> {
+    rmSync(this.runtimeDir, { recursive: true, force: true });
+  }
+}
