@@ -1,10 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/** Files that boot real VMs; they run on their own, one at a time (vitest.vm.config.ts). */
+export const vmTests = [
+  'packages/kola/test/qemu.e2e.test.ts',
+  'packages/platform-api-qemu/test/contract.test.ts',
+];
+
 export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', ...vmTests],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -12,3 +12,4 @@ export * from './redact.js';
 export * from './ssh.js';
 export * from './userdata.js';
 export * from './wait.js';
+export * from './semaphore.js';

@@ -196,6 +196,7 @@ describe.skipIf(qemuMissing)('kola on qemu', () => {
       const rep = readJson<Report>(join(out, 'reports/report.json'));
       expect(r.code, JSON.stringify(rep.tests.map((t) => [t.name, t.result, t.failure?.message]))).toBe(0);
       expect(rep.tests.find((t) => t.name === 'basic')?.result).toBe('PASS');
+      expect(rep.tests.find((t) => t.name === 'basic/ssh')?.result).toBe('PASS');
       expect(rep.tests.find((t) => t.name === 'basic/failed-units')?.result).toBe('SKIP');
       expect(rep.tests.find((t) => t.name === 'reboot')).toMatchObject({
         result: 'SKIP',

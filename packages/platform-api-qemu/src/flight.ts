@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   type BaseCluster,
@@ -8,6 +8,7 @@ import {
   type ClusterConfig,
   ConfigError,
   type PlatformContext,
+  Semaphore,
 } from '@mantle/cluster';
 import { type Accel, chooseAccel } from './accel.js';
 import { QemuCluster } from './cluster.js';
@@ -53,6 +54,12 @@ function diskFormat(path: string): string {
 
 export class QemuFlight extends BaseFlight {
   private clusterCount = 0;
+  /**
+   * VMs booting at once. Booting is what loads the host: under TCG, one VM per core boots at full
+   * speed and more slow every boot down super-linearly (measured: 4 systemd VMs on 2 cores took 3.3×
+   * as long as 2), so clusters of several machines and parallel tests queue here.
+   */
+  readonly bootSlots: Semaphore;
 
   private constructor(
     ctx: PlatformContext,
@@ -63,6 +70,10 @@ export class QemuFlight extends BaseFlight {
     readonly runtimeDir: string,
   ) {
     super(ctx, 'qemu');
+    const perCore = accel.accel === 'kvm' ? 2 : 1;
+    this.bootSlots = new Semaphore(
+      Math.max(1, Math.floor((availableParallelism() * perCore) / options.cpus)),
+    );
   }
 
   static async create(options: QemuOptions, ctx: PlatformContext): Promise<QemuFlight> {

@@ -103,6 +103,25 @@ export class QemuMachine extends BaseMachine {
     request: CreateMachineRequest,
     slot: number,
   ): Promise<QemuMachine> {
+    const releaseBootSlot = await cluster.qemuFlight.bootSlots.acquire(request.signal);
+    try {
+      const machine = await QemuMachine.launch(cluster, request, slot);
+      machine.releaseBootSlot = releaseBootSlot;
+      return machine;
+    } catch (e) {
+      releaseBootSlot();
+      throw e;
+    }
+  }
+
+  /** Released once the machine answers SSH (or is gone): boots, not running VMs, are limited. */
+  private releaseBootSlot: () => void = () => {};
+
+  private static async launch(
+    cluster: QemuCluster,
+    request: CreateMachineRequest,
+    slot: number,
+  ): Promise<QemuMachine> {
     const flight = cluster.qemuFlight;
     const ctx = cluster.ctx;
     const id = `qemu-${randomBytes(4).toString('hex')}`;
@@ -254,7 +273,11 @@ export class QemuMachine extends BaseMachine {
       );
     });
     died.catch(() => {});
-    await Promise.race([super.waitReady(signal), died]);
+    try {
+      await Promise.race([super.waitReady(signal), died]);
+    } finally {
+      this.releaseBootSlot();
+    }
   }
 
   async consoleOutput(): Promise<string> {
@@ -298,6 +321,7 @@ export class QemuMachine extends BaseMachine {
 
   /** ACPI power-off first (a clean shutdown), then kill after a short grace. */
   protected async terminate(signal: AbortSignal): Promise<void> {
+    this.releaseBootSlot();
     const { child, qmp } = this.runtime;
     try {
       await Promise.race([qmp.execute('system_powerdown'), sleep(1000, signal)]);

@@ -10,7 +10,7 @@ const ign = (config: Record<string, unknown>) =>
   UserData.ignition({ ignition: { version: '3.3.0' }, ...config });
 
 /** Every key file Ignition or an agent may have written for core. */
-const authorizedKeys = 'cat ~/.ssh/authorized_keys ~/.ssh/authorized_keys.d/* 2>/dev/null';
+const authorizedKeys = 'cat ~/.ssh/authorized_keys ~/.ssh/authorized_keys.d/* 2>/dev/null; true';
 
 export const userDataTests: TestDefinition[] = [
   defineTest({
@@ -165,7 +165,11 @@ export const userDataTests: TestDefinition[] = [
       if (!keys.includes(extraKey)) t.fail('ssh_authorized_keys were not authorized');
       const host = await t.ssh(m, 'hostname');
       if (host !== 'kola-cc-host') t.fail(`hostname is ${JSON.stringify(host)}`);
-      const text = await t.ssh(m, 'cat /etc/kola/cc.txt && stat -c %a /etc/kola/cc.txt');
+      // 0640 root: read it as root where sudo works
+      const text = await t.ssh(
+        m,
+        '(sudo -n cat /etc/kola/cc.txt 2>/dev/null || cat /etc/kola/cc.txt) && stat -c %a /etc/kola/cc.txt',
+      );
       if (text !== 'written by cloud-config\n640') t.fail(`write_files: ${JSON.stringify(text)}`);
       const b64 = await t.ssh(m, 'cat /etc/kola/cc-b64.txt');
       if (b64 !== 'decoded from base64') t.fail(`write_files b64: ${JSON.stringify(b64)}`);
