@@ -41,27 +41,37 @@ const results = {};
 for (const flavor of ['minimal', 'systemd']) {
   const { times, accel } = await bootTimes(flavor);
   results[flavor] = median(times);
-  console.log(`${flavor.padEnd(8)} boot to SSH (${accel}): median ${median(times).toFixed(1)} s of ${times.map((t) => t.toFixed(1)).join(', ')}`);
+  console.log(
+    `${flavor.padEnd(8)} boot to SSH (${accel}): median ${median(times).toFixed(1)} s of ${times.map((t) => t.toFixed(1)).join(', ')}`,
+  );
 }
 const goals = { systemd: 30, minimal: 7 };
 for (const [flavor, goal] of Object.entries(goals)) {
-  console.log(`goal ${flavor} ≤ ${goal} s: ${results[flavor] <= goal ? 'met' : 'NOT met'} (${results[flavor].toFixed(1)} s)`);
+  console.log(
+    `goal ${flavor} ≤ ${goal} s: ${results[flavor] <= goal ? 'met' : 'NOT met'} (${results[flavor].toFixed(1)} s)`,
+  );
 }
 
 if (process.env.SUITE !== '0') {
   const suite = (j) => {
     const out = join(mkdtempSync(join(tmpdir(), 'bench-suite-')), 'out');
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(root, 'packages/kola/bin/kola.js'), 'run', '-j', String(j), '--output-dir', out], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, KOLA_INTERNAL_TEST_PLATFORMS: '', KOLA_INTERNAL_TEST_MODULES: '' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'packages/kola/bin/kola.js'), 'run', '-j', String(j), '--output-dir', out],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, KOLA_INTERNAL_TEST_PLATFORMS: '', KOLA_INTERNAL_TEST_MODULES: '' },
+      },
+    );
     const s = (performance.now() - t0) / 1000;
     if (r.status !== 0) console.log(`suite at -j ${j} exited ${r.status} (see ${out})`);
     return s;
   };
   const j1 = suite(1);
   const j2 = suite(2);
-  console.log(`default suite: -j 1 ${j1.toFixed(0)} s, -j 2 ${j2.toFixed(0)} s, ratio ${(j2 / j1).toFixed(2)}`);
+  console.log(
+    `default suite: -j 1 ${j1.toFixed(0)} s, -j 2 ${j2.toFixed(0)} s, ratio ${(j2 / j1).toFixed(2)}`,
+  );
   console.log(`goal -j 2 ≤ 0.6 × -j 1: ${j2 / j1 <= 0.6 ? 'met' : 'NOT met'}`);
 }

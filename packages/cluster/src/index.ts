@@ -9,7 +9,7 @@ export * from './machine.js';
 export * from './options.js';
 export * from './platform.js';
 export * from './redact.js';
+export * from './semaphore.js';
 export * from './ssh.js';
 export * from './userdata.js';
 export * from './wait.js';
-export * from './semaphore.js';

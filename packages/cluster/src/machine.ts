@@ -8,14 +8,7 @@ import type { Logger } from './log.js';
 import { type ExecOptions, type SshEndpoint, type SshResult, SshSession, sshCommandLine } from './ssh.js';
 import { deadline, releaseDeadline, waitFor } from './wait.js';
 
-export interface MachineSshOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  /** Throw SshCommandError on a non-zero exit (default true). */
-  check?: boolean;
-  stdin?: string | Buffer;
-  onStdout?: (chunk: Buffer) => void;
-  onStderr?: (chunk: Buffer) => void;
+export interface MachineSshOptions extends ExecOptions {
   /** Limit for (re)connecting before the command runs; default: the flight's SSH timeout. */
   connectTimeoutMs?: number;
 }
@@ -108,7 +101,7 @@ export abstract class BaseMachine implements Machine {
 
   ssh(command: string, options: MachineSshOptions = {}): Promise<SshResult> {
     this.log.debug('ssh', { command });
-    const exec: ExecOptions & { connectTimeoutMs?: number } = {
+    const exec: MachineSshOptions = {
       ...options,
       signal: options.signal ?? this.cluster.signal,
     };

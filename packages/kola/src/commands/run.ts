@@ -16,7 +16,7 @@ import type { CommonOptions } from '../common-options.js';
 import type { Interrupts } from '../interrupts.js';
 import { loadTests } from '../tests/index.js';
 import { kolaVersion } from '../version.js';
-import { logLevelOf, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
+import { logLevelOf, openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
 
 export interface RunFlags extends CommonOptions {
   parallel?: string;
@@ -56,15 +56,7 @@ export async function runCommand(
   const { platform, options } = await resolvePlatform(opts);
   const parallel = parallelFlag ?? platform.defaultParallelism?.(options as never) ?? 1;
 
-  const run = await openRun({
-    platform: platform.name,
-    ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
-    basename: opts.basename,
-    ...ssh,
-    logLevel: logLevelOf(opts),
-    signal: env.interrupts.signal,
-  });
-  env.interrupts.runDir = run.outputDir;
+  const run = await openRunFor(opts, platform, env.interrupts, ssh);
   const notes: Record<string, string[]> = {};
   for (const expired of selection.expiredSnoozes) {
     run.log.notice(expired.message);

@@ -7,8 +7,9 @@ import {
   resolveOptions,
   UsageError,
 } from '@mantle/cluster';
-import { loadPlatform, parseDuration } from '@mantle/harness';
+import { loadPlatform, type OpenedRun, openRun, parseDuration } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
+import type { Interrupts } from '../interrupts.js';
 import { platformFlagValues } from '../platform-flags.js';
 
 export function logLevelOf(opts: CommonOptions): LogLevel {
@@ -45,4 +46,23 @@ export function sshSettings(opts: CommonOptions) {
     sshTimeoutMs: parseDuration(opts.sshTimeout, '--ssh-timeout'),
     extraPublicKeys: readPublicKeyFiles(opts.key ?? []),
   };
+}
+
+/** Opens the run's output directory, ledger, log and SSH identity for a resolved platform. */
+export async function openRunFor(
+  opts: CommonOptions,
+  platform: Platform,
+  interrupts: Interrupts,
+  ssh: ReturnType<typeof sshSettings>,
+): Promise<OpenedRun> {
+  const run = await openRun({
+    platform: platform.name,
+    ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
+    basename: opts.basename,
+    ...ssh,
+    logLevel: logLevelOf(opts),
+    signal: interrupts.signal,
+  });
+  interrupts.runDir = run.outputDir;
+  return run;
 }

@@ -5,7 +5,7 @@ import { openRun, writeProperties } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
 import type { Interrupts } from '../interrupts.js';
 import { kolaVersion } from '../version.js';
-import { logLevelOf, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
+import { logLevelOf, openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
 
 export interface SpawnFlags extends CommonOptions {
   nodecount: string;
@@ -36,15 +36,7 @@ export async function spawnCommand(
   }
   const ssh = sshSettings(opts);
   const { platform, options } = await resolvePlatform(opts);
-  const run = await openRun({
-    platform: platform.name,
-    ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
-    basename: opts.basename,
-    ...ssh,
-    logLevel: logLevelOf(opts),
-    signal: env.interrupts.signal,
-  });
-  env.interrupts.runDir = run.outputDir;
+  const run = await openRunFor(opts, platform, env.interrupts, ssh);
   if (opts.detach) run.ctx.detached = true; // local VMs must then outlive this process
   const signal = env.interrupts.signal;
   let keep = false;
