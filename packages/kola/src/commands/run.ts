@@ -6,7 +6,6 @@ import {
   createFileReporters,
   loadDenylist,
   multiReporter,
-  openRun,
   parseDuration,
   runTests,
   selectTests,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, errorMessage, UserData } from '@mantle/cluster';
-import { openRun, writeProperties } from '@mantle/harness';
+import { writeProperties } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
 import type { Interrupts } from '../interrupts.js';
 import { kolaVersion } from '../version.js';
-import { logLevelOf, openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
+import { openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
 
 export interface SpawnFlags extends CommonOptions {
   nodecount: string;
