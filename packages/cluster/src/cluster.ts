@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from './disposable.js';
-import { CleanupError, errorMessage } from './errors.js';
+import { destroyTogether, once } from './disposable.js';
+import { errorMessage } from './errors.js';
 import type { BaseFlight } from './flight.js';
 import type { Logger } from './log.js';
 import type { BaseMachine, Machine } from './machine.js';
@@ -156,17 +156,13 @@ export abstract class BaseCluster implements Cluster {
   }
 
   readonly destroy = once(async () => {
-    const results = await Promise.allSettled([...this.live].map((m) => m.destroy()));
-    const errors = results
-      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-      .map((r) => r.reason);
     try {
-      await this.destroyClusterResources();
-    } catch (e) {
-      errors.push(e);
+      await destroyTogether(`destroying cluster ${this.name}`, this.live, () =>
+        this.destroyClusterResources(),
+      );
+    } finally {
+      this.flight.forget(this);
     }
-    this.flight.forget(this);
-    if (errors.length) throw new CleanupError(`destroying cluster ${this.name}`, errors);
   });
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -70,3 +70,24 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
     return result;
   };
 }
+
+/**
+ * Destroys the children in parallel, then the owner's own resources, and reports every failure
+ * together: one child failing never stops the others or the owner's cleanup.
+ */
+export async function destroyTogether(
+  what: string,
+  children: Iterable<{ destroy(): Promise<void> }>,
+  own: () => Promise<void>,
+): Promise<void> {
+  const results = await Promise.allSettled([...children].map((c) => c.destroy()));
+  const errors = results
+    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => r.reason);
+  try {
+    await own();
+  } catch (e) {
+    errors.push(e);
+  }
+  if (errors.length) throw new CleanupError(what, errors);
+}

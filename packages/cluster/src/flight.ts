@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BaseCluster, Cluster, ClusterConfig } from './cluster.js';
-import { once } from './disposable.js';
-import { CleanupError } from './errors.js';
+import { destroyTogether, once } from './disposable.js';
 import type { PlatformContext } from './platform.js';
 import { throwIfAborted } from './wait.js';
 
@@ -56,18 +55,9 @@ export abstract class BaseFlight implements Flight {
     this.live.delete(cluster);
   }
 
-  readonly destroy = once(async () => {
-    const results = await Promise.allSettled([...this.live].map((c) => c.destroy()));
-    const errors = results
-      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-      .map((r) => r.reason);
-    try {
-      await this.destroyFlightResources();
-    } catch (e) {
-      errors.push(e);
-    }
-    if (errors.length) throw new CleanupError(`destroying flight ${this.name}`, errors);
-  });
+  readonly destroy = once(() =>
+    destroyTogether(`destroying flight ${this.name}`, this.live, () => this.destroyFlightResources()),
+  );
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.destroy();
