@@ -9,8 +9,9 @@ log() { printf 'setup-qemu: %s\n' "$*" >&2; }
 #   qemu-system-x86, qemu-utils   qemu-system-x86_64 and qemu-img (per-VM qcow2 overlays)
 #   mmdebstrap                    the systemd image's Debian root (root mode; rootless also needs uidmap)
 #   e2fsprogs                     mke2fs -d and debugfs: the ext4 disk without mount or loop devices
+#   openssh-client                ssh, for the `ssh -i …` lines kola prints (and the spawn test uses)
 # (the minimal image needs only apt, dpkg and gzip, which every Debian has)
-packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs)
+packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client)
 
 missing=()
 for p in "${packages[@]}"; do
