@@ -101,20 +101,44 @@ export function streamSink(stream: { write(s: string): unknown }, minLevel: LogL
   };
 }
 
-/** JSON lines appended to a file (kola.log). Synchronous so a crash loses nothing already logged. */
-export function jsonFileSink(path: string, minLevel: LogLevel = 'debug'): LogSink {
+/** Appends one formatted line per record, synchronously, through a descriptor kept open until close(). */
+function lineFileSink(
+  path: string,
+  minLevel: LogLevel,
+  format: (r: LogRecord) => string,
+): LogSink & { close(): void } {
   let fd: number | undefined = openSync(path, 'a');
   return {
     minLevel,
     write(r) {
-      if (fd === undefined) return;
-      appendFileSync(fd, `${JSON.stringify({ time: r.time, level: r.level, msg: r.msg, ...r.fields })}\n`);
+      if (fd !== undefined) appendFileSync(fd, format(r));
     },
     close() {
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },
   };
+}
+
+/** JSON lines appended to a file (kola.log). Synchronous so a crash loses nothing already logged. */
+export function jsonFileSink(path: string, minLevel: LogLevel = 'debug'): LogSink & { close(): void } {
+  return lineFileSink(
+    path,
+    minLevel,
+    (r) => `${JSON.stringify({ time: r.time, level: r.level, msg: r.msg, ...r.fields })}\n`,
+  );
+}
+
+/** Human lines appended to a file (a test's test.log); fields named in `omit` are left out. */
+export function textFileSink(
+  path: string,
+  minLevel: LogLevel = 'debug',
+  omit: string[] = [],
+): LogSink & { close(): void } {
+  return lineFileSink(path, minLevel, (r) => {
+    const fields = Object.fromEntries(Object.entries(r.fields).filter(([k]) => !omit.includes(k)));
+    return `${r.time} ${r.level.toUpperCase()} ${r.msg}${formatFields(fields)}\n`;
+  });
 }
 
 /** Collects records in memory (tests, and per-test output captured into reports). */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   abortable,
@@ -6,7 +6,6 @@ import {
   deadline,
   errorMessage,
   type Flight,
-  type LogSink,
   type Machine,
   MantleError,
   memorySink,
@@ -14,6 +13,7 @@ import {
   type PlatformContext,
   releaseDeadline,
   TimeoutError,
+  textFileSink,
 } from '@mantle/cluster';
 import { checkConsole } from './console-check.js';
 import type { FailureKind, MachineArtifacts, Reporter, RunSummary, TestResult } from './result.js';
@@ -125,7 +125,7 @@ export async function runTests(options: RunTestsOptions): Promise<RunTestsResult
     const testDir = join(ctx.outputDir, test.name);
     mkdirSync(testDir, { recursive: true });
     const capture = memorySink('info');
-    const testLog = fileSink(join(testDir, 'test.log'));
+    const testLog = textFileSink(join(testDir, 'test.log'), 'debug', ['test']);
     const log = ctx.log.child({ test: test.name }).withSink(capture).withSink(testLog);
     for (const note of options.notes?.[test.name] ?? []) log.notice(note);
     const timeoutMs = options.timeoutMs ?? test.timeoutMs ?? defaultTestTimeoutMs;
@@ -329,26 +329,6 @@ function classify(
   }
   const code = (e as { code?: unknown }).code;
   return typeof code === 'string' ? { kind, message, code } : { kind, message };
-}
-
-/** test.log: human lines, written synchronously through one descriptor kept open for the test. */
-function fileSink(path: string): LogSink & { close(): void } {
-  let fd: number | undefined = openSync(path, 'a');
-  return {
-    minLevel: 'debug',
-    write(r) {
-      if (fd === undefined) return;
-      const fields = Object.entries(r.fields)
-        .filter(([k]) => k !== 'test')
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-        .join(' ');
-      writeSync(fd, `${r.time} ${r.level.toUpperCase()} ${r.msg}${fields ? ` ${fields}` : ''}\n`);
-    },
-    close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
-    },
-  };
 }
 
 function machineArtifacts(outputDir: string, dirs: string[]): MachineArtifacts[] {
