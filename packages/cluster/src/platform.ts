@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Flight } from './flight.js';
-import type { GcResourceKind } from './gc.js';
+import type { GcOpenContext, GcSession } from './gc.js';
 import type { Ledger, LedgerEntry } from './ledger.js';
 import type { Logger } from './log.js';
 import type { PlatformOptionsSchema } from './options.js';
@@ -33,19 +33,56 @@ export interface PlatformContext {
   detached?: boolean;
 }
 
-/** One `ore <platform> <verb>`; declared without any CLI library so platforms stay CLI-agnostic. */
+/** A progress bar on stderr when it is a TTY, plain lines otherwise. */
+export interface CommandProgress {
+  /** Adds to the amount done (bytes or items). */
+  advance(amount: number): void;
+  /** Replaces the status text shown beside the bar. */
+  status(text: string): void;
+  /** Ends the bar (prints the final line). Idempotent. */
+  done(message?: string): void;
+}
+
+/** How an ore verb talks to its operator: results on stdout, progress and logs on stderr. */
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  /** `--json` was given: results are printed as JSON. */
+  json: boolean;
+  /** Prints one result: JSON with --json, else `text` (or the data rendered as lines). */
+  result(data: unknown, text?: string): void;
+  progress(label: string, options?: { total?: number; unit?: 'bytes' | 'items' }): CommandProgress;
+}
+
+/** A positional argument of an ore verb, e.g. copy-image's `<region...>`. */
+export interface CommandArgument {
+  name: string;
+  description: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+/**
+ * One `ore <platform> <verb>`; declared without any CLI library so platforms stay CLI-agnostic.
+ * Keep the declaration cheap (zod only) and import the implementation inside `run`.
+ */
 export interface PlatformCommand {
   name: string;
   description: string;
-  /** Extra options of this verb (the platform's own options are added by ore). */
+  arguments?: CommandArgument[];
+  /**
+   * The verb's own flags: `--<kebab-key>`, with `.meta({ aliases })` for old spellings. The
+   * platform's options are added by ore under the same names as kola's (`--aws-region`, …).
+   */
   options?: PlatformOptionsSchema;
   run(input: {
+    /** This verb's options, resolved and validated by its schema. */
     options: Record<string, unknown>;
+    /** The platform's options, resolved and validated by the platform's schema. */
     platformOptions: unknown;
     args: string[];
     log: Logger;
     signal: AbortSignal;
-    stdout: NodeJS.WritableStream;
+    io: CommandIo;
   }): Promise<number | undefined>;
 }
 
@@ -68,7 +105,11 @@ export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchem
    * including when it was already gone.
    */
   destroyLedgerEntry?(entry: LedgerEntry, options: z.output<S>, ctx: PlatformContext): Promise<void>;
-  gc?: GcResourceKind[];
+  /**
+   * `ore gc` / `ore <platform> gc`: checks the credentials, loads the SDK and returns the resource
+   * kinds bound to these options. Absent = the platform leaks nothing that outlives kola (qemu).
+   */
+  gc?(options: z.output<S>, ctx: GcOpenContext): Promise<GcSession>;
   commands?: PlatformCommand[];
 }
 

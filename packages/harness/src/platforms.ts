@@ -10,6 +10,11 @@ export const kolaPlatforms: readonly PlatformEntry[] = [
     description: 'local virtual machines under QEMU',
     load: async () => (await import('@mantle/platform-api-qemu')).platform as unknown as Platform,
   },
+  {
+    name: 'aws',
+    description: 'Amazon EC2',
+    load: async () => (await import('@mantle/platform-api-aws')).platform as unknown as Platform,
+  },
 ];
 
 /**

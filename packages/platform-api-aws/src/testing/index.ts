@@ -1,0 +1,1 @@
+export { type Moto, motoCredentials, startMoto } from './moto.js';
