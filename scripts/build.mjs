@@ -9,10 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'packages/kola'], {
-  cwd: root,
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-b', 'packages/kola', 'packages/ore'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 
 const esbuild = await import('esbuild');
 await esbuild.build({

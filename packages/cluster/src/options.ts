@@ -15,6 +15,11 @@ export interface OptionMeta {
   secret?: boolean;
   /** Placeholder in help, e.g. 'ID'. */
   valueName?: string;
+  /**
+   * The option names where resources live (AWS region): `ore gc` accepts it repeatedly and sweeps
+   * every value given.
+   */
+  location?: boolean;
 }
 
 export type OptionKind = 'string' | 'number' | 'boolean' | 'string[]' | 'enum';
@@ -30,6 +35,7 @@ export interface OptionSpec {
   aliases: string[];
   secret: boolean;
   valueName: string;
+  location: boolean;
 }
 
 export type PlatformOptionsSchema = z.ZodObject<z.ZodRawShape>;
@@ -52,7 +58,11 @@ function defOf(schema: z.ZodType): ZodDefLike {
 }
 
 /** Describes each option of a platform's schema for flag generation and help. */
-export function describeOptions(platform: string, schema: PlatformOptionsSchema): OptionSpec[] {
+export function describeOptions(
+  platform: string,
+  schema: PlatformOptionsSchema,
+  flagPrefix = `--${platform}-`,
+): OptionSpec[] {
   return Object.entries(schema.shape).map(([key, field]) => {
     let current = field as z.ZodType;
     let meta: OptionMeta & { description?: string } = {};
@@ -93,12 +103,13 @@ export function describeOptions(platform: string, schema: PlatformOptionsSchema)
     }
     const spec: OptionSpec = {
       key,
-      flag: `--${platform}-${kebabCase(key)}`,
+      flag: `${flagPrefix}${kebabCase(key)}`,
       kind,
       description: meta.description ?? '',
       aliases: meta.aliases ?? [],
       secret: meta.secret ?? false,
       valueName: meta.valueName ?? (kind === 'number' ? 'N' : 'VALUE'),
+      location: meta.location ?? false,
     };
     if (defaultValue !== undefined) spec.defaultValue = defaultValue;
     if (choices) spec.choices = choices;
@@ -135,6 +146,8 @@ export interface ResolveOptionsInput {
   /** Values from flags, by option key (already typed by the CLI parser, or raw strings). */
   flags?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** Flag prefix (default `--<platform>-`; ore verbs' own options use `--`). */
+  flagPrefix?: string;
 }
 
 /**
@@ -149,7 +162,8 @@ export function resolveOptions<S extends PlatformOptionsSchema>(
   const env = input.env ?? process.env;
   const raw: Record<string, unknown> = {};
   const sourceOf: Record<string, string> = {};
-  for (const spec of describeOptions(platform, schema)) {
+  const prefix = input.flagPrefix ?? `--${platform}-`;
+  for (const spec of describeOptions(platform, schema, prefix)) {
     const flagValue = input.flags?.[spec.key];
     if (flagValue !== undefined) {
       raw[spec.key] = coerceOptionValue(spec, flagValue, spec.flag);
@@ -163,7 +177,7 @@ export function resolveOptions<S extends PlatformOptionsSchema>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
-    const where = sourceOf[key] ?? `--${platform}-${kebabCase(key)}`;
+    const where = sourceOf[key] ?? `${prefix}${kebabCase(key)}`;
     throw new ConfigError(`${where}: ${issue.message}`);
   }
   return parsed.data;

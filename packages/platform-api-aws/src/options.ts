@@ -7,7 +7,7 @@ export const awsOptions = z.object({
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must look like us-west-2')
     .default('us-west-2')
     .describe('AWS region')
-    .meta({ env: 'AWS_REGION', aliases: ['--region'], valueName: 'REGION' }),
+    .meta({ env: 'AWS_REGION', aliases: ['--region'], valueName: 'REGION', location: true }),
   profile: z
     .string()
     .optional()
