@@ -14,3 +14,13 @@ fi
 
 log "installing workspace packages (pnpm install --frozen-lockfile)"
 pnpm install --frozen-lockfile >&2
+
+# The AWS tests run the real SDK against moto_server (the AWS emulator), and bench/aws-upload
+# compares with boto3's upload_file: both come from PyPI (Debian 12 packages neither).
+if ! command -v moto_server >/dev/null 2>&1; then
+  log "installing moto_server 5.2.1 (the AWS emulator the tests use) with pip"
+  if ! python3 -m pip install --quiet 'moto[server]==5.2.1' >&2; then
+    log "could not install moto: run 'python3 -m pip install \"moto[server]==5.2.1\"' where PyPI is reachable"
+    exit 1
+  fi
+fi
