@@ -1,16 +1,191 @@
-import { type Flight, type LedgerEntry, MantleError, type PlatformContext } from '@mantle/cluster';
+import type { EC2Client, Tag } from '@aws-sdk/client-ec2';
+import {
+  type BaseCluster,
+  BaseFlight,
+  type ClusterConfig,
+  deadline,
+  errorMessage,
+  type LedgerEntry,
+  MantleError,
+  type PlatformContext,
+  releaseDeadline,
+} from '@mantle/cluster';
+import { resolveAmi } from './ami.js';
+import { type AwsClients, createAwsClients } from './api/clients.js';
+import { ownImagesNamed, terminateInstances } from './api/instances.js';
+import { deleteKeyPair, importKeyPair } from './api/key-pairs.js';
+import { AwsCluster } from './cluster.js';
+import { waitTerminated } from './machine.js';
+import { type AwsNetwork, ensureNetwork } from './network.js';
 import type { AwsOptions } from './options.js';
+import { ownerTag } from './tags.js';
 
-export const AwsFlight = {
-  async create(_options: AwsOptions, _ctx: PlatformContext): Promise<Flight> {
-    throw new MantleError('aws.flight.todo', 'aws flight: not written yet');
-  },
+/** Waits and bounds of the machine layer; tests shorten them, production keeps the defaults. */
+export interface AwsTuning {
+  /** First interval of DescribeInstances polls (grows to 10 s). */
+  pollIntervalMs: number;
+  /** How long to wait for a new instance to run with a public address (mantle: 10 min). */
+  runningTimeoutMs: number;
+  /**
+   * How long to poll the console after terminating until it changes (mantle: 5 min, every 5 s). EC2
+   * posts the final console late; a run that was interrupted does not wait for it.
+   */
+  consoleSettleMs: number;
+  consolePollMs: number;
+}
+
+export const defaultTuning: AwsTuning = {
+  pollIntervalMs: 2000,
+  runningTimeoutMs: 10 * 60_000,
+  consoleSettleMs: 30_000,
+  consolePollMs: 5000,
 };
 
+/** Ledger kinds: what `kola cleanup` finds in a run's ledger. */
+export const ledgerKinds = { instance: 'instance', keyPair: 'key-pair' } as const;
+
+/** The run's tags as EC2 tags: `created-by` is mantle's `CreatedBy` key. */
+export function ec2Tags(tags: Record<string, string>, extra: Record<string, string> = {}): Tag[] {
+  const all: Record<string, string> = { [ownerTag.key]: ownerTag.value };
+  for (const [key, value] of Object.entries({ ...tags, ...extra })) {
+    all[key === 'created-by' ? ownerTag.key : key] = value;
+  }
+  return Object.entries(all).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/**
+ * One per kola run: the resolved AMI, the shared security group and its network (found by name,
+ * created once per region), and the key pair `kola-<flight>` holding the flight's public key.
+ */
+export class AwsFlight extends BaseFlight {
+  readonly keyName: string;
+  /** Index of the subnet the last launch succeeded in: capacity errors move it to the next zone. */
+  subnetCursor = 0;
+
+  private constructor(
+    ctx: PlatformContext,
+    readonly options: AwsOptions,
+    readonly clients: AwsClients,
+    readonly ec2: EC2Client,
+    readonly amiId: string,
+    readonly network: AwsNetwork,
+    readonly tuning: AwsTuning,
+  ) {
+    super(ctx, 'aws');
+    // `kola-*` is what gc looks for; the default flight name (`kola-<hex>`) already is
+    this.keyName = this.name.startsWith('kola-') ? this.name : `kola-${this.name}`;
+  }
+
+  static async create(
+    options: AwsOptions,
+    ctx: PlatformContext,
+    tuning: Partial<AwsTuning> = {},
+  ): Promise<AwsFlight> {
+    const clients = createAwsClients(options);
+    let flight: AwsFlight | undefined;
+    try {
+      const ec2 = await clients.ec2();
+      const amiId = await resolveAmi(options, (name) => ownImagesNamed(ec2, name, ctx.signal));
+      const network = await ensureNetwork(`${options.endpoint ?? ''}|${options.region}|${options.sg}`, {
+        ec2,
+        name: options.sg,
+        tags: ec2Tags({}, { Name: options.sg, 'created-at': new Date().toISOString() }),
+        log: ctx.log,
+        signal: ctx.signal,
+      });
+      flight = new AwsFlight(ctx, options, clients, ec2, amiId, network, {
+        ...defaultTuning,
+        consoleSettleMs: options.consoleWait * 1000,
+        ...tuning,
+      });
+      await flight.importKey();
+      ctx.log.info('aws: flight ready', {
+        ami: amiId,
+        securityGroup: network.securityGroupId,
+        keyPair: flight.keyName,
+      });
+      return flight;
+    } catch (e) {
+      if (flight) await flight.destroy().catch(() => {});
+      else clients.destroy();
+      throw e;
+    }
+  }
+
+  private keyLedgerKey: string | undefined;
+
+  private async importKey(): Promise<void> {
+    // recorded before the call: a run killed mid-call still lists the key for `kola cleanup`
+    this.keyLedgerKey = this.ctx.ledger.created({
+      platform: 'aws',
+      kind: ledgerKinds.keyPair,
+      id: this.keyName,
+      location: this.options.region,
+    });
+    await importKeyPair(
+      this.ec2,
+      this.keyName,
+      this.ctx.ssh.publicKey,
+      ec2Tags(this.ctx.tags, { Name: this.keyName }),
+      this.ctx.signal,
+    );
+  }
+
+  protected async createCluster(config: ClusterConfig): Promise<BaseCluster> {
+    return new AwsCluster(this, config);
+  }
+
+  protected override async destroyFlightResources(): Promise<void> {
+    try {
+      if (this.keyLedgerKey) {
+        const signal = deadline(undefined, 60_000, `deleting key pair ${this.keyName}`);
+        try {
+          await deleteKeyPair(this.ec2, this.keyName, signal);
+        } finally {
+          releaseDeadline(signal);
+        }
+        this.ctx.ledger.destroyed(this.keyLedgerKey);
+        this.keyLedgerKey = undefined;
+      }
+    } finally {
+      this.clients.destroy();
+    }
+  }
+}
+
+/**
+ * `kola cleanup --run DIR`: terminates an instance or deletes a key pair the run's ledger still
+ * lists. Already gone is success.
+ */
 export async function destroyAwsLedgerEntry(
-  _e: LedgerEntry,
-  _o: AwsOptions,
-  _c: PlatformContext,
+  entry: LedgerEntry,
+  options: AwsOptions,
+  ctx: PlatformContext,
 ): Promise<void> {
-  throw new MantleError('aws.flight.todo', 'aws flight: not written yet');
+  const region = entry.location ?? options.region;
+  const clients = createAwsClients(options, { region });
+  const signal = deadline(ctx.signal, 10 * 60_000, `destroying ${entry.kind} ${entry.id}`);
+  try {
+    const ec2 = await clients.ec2();
+    switch (entry.kind) {
+      case ledgerKinds.instance:
+        await terminateInstances(ec2, [entry.id], signal);
+        await waitTerminated(ec2, entry.id, { signal, pollIntervalMs: defaultTuning.pollIntervalMs });
+        return;
+      case ledgerKinds.keyPair:
+        await deleteKeyPair(ec2, entry.id, signal);
+        return;
+      default:
+        throw new MantleError(
+          'aws.ledger.unknown-kind',
+          `ledger entry ${entry.key}: kola does not know how to destroy an aws "${entry.kind}"`,
+        );
+    }
+  } catch (e) {
+    ctx.log.debug('aws: ledger entry not destroyed', { key: entry.key, error: errorMessage(e) });
+    throw e;
+  } finally {
+    releaseDeadline(signal);
+    clients.destroy();
+  }
 }

@@ -1,4 +1,5 @@
 import { definePlatform, type LedgerEntry } from '@mantle/cluster';
+import { awsProperties } from './ami.js';
 import { awsCommands } from './commands/index.js';
 import { type AwsOptions, awsOptions } from './options.js';
 
@@ -15,7 +16,7 @@ export const platform = definePlatform({
     const { AwsFlight } = await import('./flight.js');
     return AwsFlight.create(options, ctx);
   },
-  properties: (options: AwsOptions) => ({ region: options.region, ami: options.ami, type: options.type }),
+  properties: awsProperties,
   // Clouds are bound by quota, not cores: a few tests at once unless -j says otherwise.
   defaultParallelism: () => 4,
   async destroyLedgerEntry(entry: LedgerEntry, options: AwsOptions, ctx) {

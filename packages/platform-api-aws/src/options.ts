@@ -43,6 +43,12 @@ export const awsOptions = z.object({
       'subnet id to launch into (default: a subnet of the security group’s VPC, next AZ on capacity errors)',
     )
     .meta({ valueName: 'ID' }),
+  consoleWait: z
+    .number()
+    .min(0)
+    .default(30)
+    .describe('seconds to wait after terminating for the final console output (mantle waited up to 300)')
+    .meta({ valueName: 'SECONDS' }),
   endpoint: z
     .url()
     .optional()

@@ -1,4 +1,5 @@
 import {
+  type Dialer,
   describeOptions,
   type LogLevel,
   type Platform,
@@ -48,6 +49,19 @@ export function sshSettings(opts: CommonOptions) {
   };
 }
 
+/**
+ * Test-only SSH routing (`KOLA_INTERNAL_TEST_DIALER=/abs/module.mjs`, whose `dialer` export is a
+ * Dialer): how the repo's tests reach emulated clouds' machines through a real kola process, as
+ * KOLA_INTERNAL_TEST_PLATFORMS does for platforms. Unset in normal use.
+ */
+export const testDialerVariable = 'KOLA_INTERNAL_TEST_DIALER';
+
+async function testDialer(env: NodeJS.ProcessEnv = process.env): Promise<Dialer | undefined> {
+  const path = env[testDialerVariable];
+  if (!path) return undefined;
+  return ((await import(path)) as { dialer: Dialer }).dialer;
+}
+
 /** Opens the run's output directory, ledger, log and SSH identity for a resolved platform. */
 export async function openRunFor(
   opts: CommonOptions,
@@ -55,6 +69,7 @@ export async function openRunFor(
   interrupts: Interrupts,
   ssh: ReturnType<typeof sshSettings>,
 ): Promise<OpenedRun> {
+  const dialer = await testDialer();
   const run = await openRun({
     platform: platform.name,
     ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
@@ -62,6 +77,7 @@ export async function openRunFor(
     ...ssh,
     logLevel: logLevelOf(opts),
     signal: interrupts.signal,
+    ...(dialer ? { dialer } : {}),
   });
   interrupts.runDir = run.outputDir;
   return run;

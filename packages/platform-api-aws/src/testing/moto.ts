@@ -287,7 +287,14 @@ ${completed ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Buc
   return {
     endpoint,
     motoEndpoint,
-    options: (extra = {}) => ({ region: 'us-west-2', type: 't3.small', sg: 'kola', endpoint, ...extra }),
+    options: (extra = {}) => ({
+      region: 'us-west-2',
+      type: 't3.small',
+      sg: 'kola',
+      consoleWait: 30,
+      endpoint,
+      ...extra,
+    }),
     env: (extra = {}) => ({
       AWS_ENDPOINT_URL: endpoint,
       AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
