@@ -282,13 +282,16 @@ export async function runGc(options: RunGcOptions): Promise<GcReport> {
       for (const c of chosen) {
         if (!failures.has(c.resource.id))
           record({ resource: c.resource, action: 'removed', reason: c.reason });
-        else
+        else {
+          // still there: kinds listed later must see it as staying, not as going
+          candidates.delete(key(kind.kind, c.resource.id));
           record({
             resource: c.resource,
             action: 'failed',
             reason: c.reason,
             error: errorMessage(failures.get(c.resource.id)),
           });
+        }
       }
     } else if (kind.remove) {
       const remove = kind.remove.bind(kind);
@@ -298,6 +301,7 @@ export async function runGc(options: RunGcOptions): Promise<GcReport> {
           record({ resource: c.resource, action: 'removed', reason: c.reason });
         } catch (e) {
           if (options.signal.aborted) throw e;
+          candidates.delete(key(kind.kind, c.resource.id));
           record({ resource: c.resource, action: 'failed', reason: c.reason, error: errorMessage(e) });
         }
       });
