@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// `ore aws upload` against moto: a 1 GiB raw image with 10 % data (non-zero 512 KiB blocks spread
+// evenly, the rest holes of a sparse file), uploaded by `--method ebs` and by `--method s3` through
+// the ore process, and boto3's `upload_file` of the same file to the same moto in the same run.
+// Goals: s3 method ≥ boto3's throughput; ebs sends only the non-zero blocks; peak RSS ≤ 256 MiB.
+// Prints figures and ratios; asserts nothing. SIZE_MIB=1024 DATA_PERCENT=10 change the image.
+// Needs `node scripts/build.mjs` first (imports dist, runs packages/ore/bin/ore.js).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { startMoto } = await import(join(root, 'packages/platform-api-aws/dist/testing/index.js'));
+
+const MiB = 1024 * 1024;
+const block = 512 * 1024;
+const sizeMiB = Number(process.env.SIZE_MIB ?? 1024);
+const dataPercent = Number(process.env.DATA_PERCENT ?? 10);
+const size = sizeMiB * MiB;
+const work = mkdtempSync(join(tmpdir(), 'bench-aws-upload-'));
+const image = join(work, 'disk.raw');
+
+// Every (100 / DATA_PERCENT)-th block holds random bytes: spread across the disk, incompressible.
+const blocks = size / block;
+const stride = Math.round(100 / dataPercent);
+const fd = openSync(image, 'w');
+ftruncateSync(fd, size);
+let dataBlocks = 0;
+for (let i = 0; i < blocks; i += stride, dataBlocks++) writeSync(fd, randomBytes(block), 0, block, i * block);
+closeSync(fd);
+
+// Peak RSS of a node process: VmHWM from /proc just before it exits.
+const hwmPreload = join(work, 'hwm.mjs');
+writeFileSync(
+  hwmPreload,
+  `import { readFileSync, writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  const m = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (process.env.HWM_OUT && m) writeFileSync(process.env.HWM_OUT, m[1]);
+});
+`,
+);
+
+const moto = await startMoto();
+
+// Asynchronous on purpose: moto's ImportSnapshot stand-in runs in this process and must keep serving.
+function exec(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-8000);
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+const ore = join(root, 'packages/ore/bin/ore.js');
+const results = [];
+
+async function runOre(label, args, bytesSent) {
+  const hwmOut = join(work, `${label}.hwm`);
+  const t0 = performance.now();
+  const r = await exec(process.execPath, ['--import', hwmPreload, ore, 'aws', ...args], {
+    ...process.env,
+    ...moto.env(),
+    HWM_OUT: hwmOut,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0)
+    throw new Error(`${label}: ore exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+  const rssMiB = existsSync(hwmOut) ? Number(readFileSync(hwmOut, 'utf8')) / 1024 : Number.NaN;
+  return { label, seconds, rssMiB, bytesSent: bytesSent(), stdout: r.stdout.trim() };
+}
+
+try {
+  // --method ebs
+  await moto.reset();
+  const ebs = await runOre(
+    'ore --method ebs',
+    [
+      'upload',
+      '--file',
+      image,
+      '--name',
+      'bench-ebs',
+      '--method',
+      'ebs',
+      '--poll-interval',
+      '0.1s',
+      '--json',
+    ],
+    () => (moto.requestCounts().get('ebs:PUT object') ?? 0) * block,
+  );
+  results.push(ebs);
+
+  // --method s3 (initialize makes the bucket; not timed)
+  await moto.reset();
+  const init = await exec(process.execPath, [ore, 'aws', 'initialize', '--json'], {
+    ...process.env,
+    ...moto.env(),
+  });
+  if (init.status !== 0) throw new Error(`initialize: ${init.stderr}`);
+  JSON.parse(init.stdout); // fails loudly if initialize printed no JSON
+  const s3 = await runOre(
+    'ore --method s3',
+    ['upload', '--file', image, '--name', 'bench-s3', '--method', 's3', '--poll-interval', '0.1s', '--json'],
+    // Every part carries its whole range of the file (holes included): S3 has no sparse objects.
+    () => size,
+  );
+  results.push(s3);
+
+  // boto3 upload_file to the same moto
+  await moto.reset();
+  const env = moto.env();
+  const py = `
+import boto3, resource, sys, time
+s3 = boto3.client('s3', endpoint_url='${env.AWS_ENDPOINT_URL}', region_name='us-west-2',
+    aws_access_key_id='${env.AWS_ACCESS_KEY_ID}', aws_secret_access_key='${env.AWS_SECRET_ACCESS_KEY}')
+s3.create_bucket(Bucket='bench', CreateBucketConfiguration={'LocationConstraint': 'us-west-2'})
+t0 = time.perf_counter()
+s3.upload_file(sys.argv[1], 'bench', 'disk.raw')
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+`;
+  const b = await exec('python3', ['-c', py, image], { ...process.env, ...env });
+  if (b.status !== 0) throw new Error(`boto3: ${b.stderr.trim().split('\n').pop()}`);
+  const [secs, maxrssKiB] = b.stdout.trim().split(/\s+/).map(Number);
+  results.push({ label: 'boto3 upload_file', seconds: secs, rssMiB: maxrssKiB / 1024, bytesSent: size });
+
+  const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  console.log(
+    `image: ${sizeMiB} MiB raw, ${dataBlocks} of ${blocks} blocks (${fmt((dataBlocks / blocks) * 100)} %) hold data`,
+  );
+  console.log('method               seconds   MiB/s (image)   MiB sent   peak RSS MiB');
+  for (const r of results)
+    console.log(
+      `${r.label.padEnd(20)} ${fmt(r.seconds, 2).padStart(7)} ${fmt(sizeMiB / r.seconds).padStart(15)} ${fmt(r.bytesSent / MiB).padStart(10)} ${fmt(r.rssMiB).padStart(14)}`,
+    );
+  const boto = results[2];
+  console.log(
+    `s3 method / boto3 throughput: ${fmt(boto.seconds / s3.seconds, 2)} (goal ≥ 1; ore's figure includes ImportSnapshot + RegisterImage)`,
+  );
+  console.log(`ebs method / boto3 throughput: ${fmt(boto.seconds / ebs.seconds, 2)}`);
+  console.log(
+    `ebs bytes sent / non-zero bytes: ${fmt(ebs.bytesSent / (dataBlocks * block), 3)} (goal 1.000); peak RSS goal ≤ 256 MiB: ebs ${fmt(ebs.rssMiB)}, s3 ${fmt(s3.rssMiB)}`,
+  );
+} finally {
+  await moto.stop();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,90 @@
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { type CommandIo, type CommandProgress, Logger, MantleError, memorySink } from '@mantle/cluster';
+import { awsCommands } from '../src/commands/index.js';
+import type { Moto } from '../src/testing/moto.js';
+
+/** What a verb printed through its io, and how it ended. */
+export interface VerbRun {
+  code: number;
+  results: unknown[];
+  text: string[];
+  progress: Array<{ label: string; total?: number; advanced: number; done: boolean }>;
+  error?: MantleError | Error;
+  log: string;
+}
+
+/** Runs an `ore aws` verb in-process, as the ore CLI would, with a recording io. */
+export async function runVerb(
+  moto: Moto,
+  verb: string,
+  options: Record<string, unknown>,
+  args: string[] = [],
+  platform: Record<string, unknown> = {},
+): Promise<VerbRun> {
+  const command = awsCommands.find((c) => c.name === verb);
+  if (!command) throw new Error(`no verb ${verb}`);
+  const sink = memorySink('debug');
+  const run: VerbRun = { code: -1, results: [], text: [], progress: [], log: '' };
+  const io: CommandIo = {
+    stdout: process.stdout,
+    json: true,
+    result(data, text) {
+      run.results.push(JSON.parse(JSON.stringify(data)));
+      if (text !== undefined) run.text.push(text);
+    },
+    progress(label, o = {}): CommandProgress {
+      const bar = { label, ...(o.total !== undefined ? { total: o.total } : {}), advanced: 0, done: false };
+      run.progress.push(bar);
+      return {
+        advance: (n) => {
+          bar.advanced += n;
+        },
+        status: () => {},
+        done: () => {
+          bar.done = true;
+        },
+      };
+    },
+  };
+  // Parse with the schemas as the CLI does, so defaults apply.
+  const parsed = command.options?.safeParse(options);
+  const resolved = parsed?.success ? parsed.data : options;
+  try {
+    run.code =
+      (await command.run({
+        options: resolved as Record<string, unknown>,
+        platformOptions: moto.options(platform),
+        args,
+        log: new Logger([sink]),
+        signal: AbortSignal.timeout(50_000),
+        io,
+      })) ?? 0;
+  } catch (e) {
+    run.error = e as Error;
+    run.code = e instanceof MantleError ? e.exitCode : 1;
+  }
+  run.log = sink.text();
+  return run;
+}
+
+/** A sparse raw image of `sizeBytes` with `fill` written at each offset (one block each). */
+export function sparseImage(
+  path: string,
+  sizeBytes: number,
+  writes: Array<{ offset: number; data: Buffer }>,
+) {
+  const fd = openSync(path, 'w');
+  try {
+    ftruncateSync(fd, sizeBytes);
+    for (const w of writes) writeSync(fd, w.data, 0, w.data.length, w.offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A pattern that is never all zero and differs per block, so misplaced blocks show. */
+export function pattern(length: number, seed: number): Buffer {
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i += 4) b.writeUInt32LE((i * 2654435761 + seed * 40503 + 1) >>> 0, i);
+  return b;
+}
