@@ -54,6 +54,7 @@ describe('describeOptions', () => {
       aliases: ['--region'],
       secret: false,
       valueName: 'REGION',
+      location: false,
     });
     expect(spec('instanceType')).toMatchObject({
       kind: 'enum',
