@@ -104,6 +104,10 @@ for g in systemd-cryptsetup-generator systemd-gpt-auto-generator systemd-hiberna
   ln -sf /dev/null "$R/etc/systemd/system-generators/$g"
 done
 ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service" # no display: the serial getty stays
+# no /run/nologin while booting: sshd runs early (above), and kola's first login should not be
+# refused until systemd-user-sessions; tests that need a finished boot wait for it themselves
+# (basic: systemctl is-system-running --wait)
+ln -sf /dev/null "$R/etc/tmpfiles.d/systemd-nologin.conf"
 
 # --- versions for the manifest ------------------------------------------------------------------
 {
