@@ -167,7 +167,9 @@ print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxr
   console.log(
     `s3 method / boto3 throughput: ${fmt(boto.transferSeconds / s3.transferSeconds, 2)} over the transfer (goal ≥ 1), ${fmt(boto.seconds / s3.seconds, 2)} end to end (ore's includes start-up, ImportSnapshot, RegisterImage)`,
   );
-  console.log(`ebs method / boto3 throughput: ${fmt(boto.transferSeconds / ebs.transferSeconds, 2)} over the transfer`);
+  console.log(
+    `ebs method / boto3 throughput: ${fmt(boto.transferSeconds / ebs.transferSeconds, 2)} over the transfer`,
+  );
   console.log(
     `ebs bytes sent / non-zero bytes: ${fmt(ebs.bytesSent / (dataBlocks * block), 3)} (goal 1.000); peak RSS goal ≤ 256 MiB: ebs ${fmt(ebs.rssMiB)}, s3 ${fmt(s3.rssMiB)}`,
   );
