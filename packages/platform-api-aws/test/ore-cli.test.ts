@@ -46,7 +46,7 @@ beforeEach(async () => {
 });
 
 describe('ore aws (process)', () => {
-  it('initialize, upload by ebs and by s3, list and delete', async () => {
+  it('initialize, upload by ebs and by s3, copy-image, list and delete', async () => {
     const image = join(dir, 'disk.raw');
     sparseImage(image, 3 * 1024 * 1024, [{ offset: 1024 * 1024, data: pattern(8192, 9) }]);
     const init = await run(['initialize', '--region', 'us-west-2', '--json']);
@@ -82,6 +82,26 @@ describe('ore aws (process)', () => {
     expect(list.code).toBe(0);
     const listed = JSON.parse(list.stdout) as { images: Array<{ id: string; expiresAt?: string }> };
     expect(listed.images.map((i) => i.id).sort()).toEqual([byEbs.ami, byS3.ami].sort());
+
+    const copied = await run([
+      'copy-image',
+      '--image',
+      byEbs.ami,
+      'us-east-1',
+      '--poll-interval',
+      '0.05s',
+      '--json',
+    ]);
+    expect(copied.code, copied.stderr).toBe(0);
+    const inEast = (JSON.parse(copied.stdout) as Record<string, { ami: string; snapshot: string }>)[
+      'us-east-1'
+    ];
+    expect(inEast?.ami).toMatch(/^ami-/);
+    const eastClients = clients.inRegion('us-east-1');
+    const east = await eastClients.ec2();
+    const eastImages = (await east.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    eastClients.destroy();
+    expect(eastImages.map((i) => i.ImageId)).toEqual([inEast?.ami]);
 
     const del = await run(['delete', 'cli-s3', '--json']);
     expect(del.code).toBe(0);
