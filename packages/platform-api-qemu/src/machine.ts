@@ -61,6 +61,8 @@ function networkdFile(mac: string, ip: string): string {
     'DHCP=no',
     'LinkLocalAddressing=no',
     'IPv6AcceptRA=no',
+    // our test image brings the address up before systemd; networkd keeps it rather than re-adding
+    'KeepConfiguration=static',
     '',
   ].join('\n');
 }
