@@ -1,3 +1,4 @@
+import { expiresAtTag } from '@mantle/cluster';
 import { createAwsClients } from '../api/clients.js';
 import { describeOwnImages, describeOwnSnapshots, tagsOf } from '../api/images.js';
 import { ownerTag } from '../tags.js';
@@ -27,7 +28,7 @@ export async function runList(input: VerbInput): Promise<number> {
           id: i.ImageId ?? '',
           name: i.Name ?? '',
           created: iso(i.CreationDate),
-          expiresAt: tags['expires-at'],
+          expiresAt: tags[expiresAtTag],
           state: i.State,
           snapshots: (i.BlockDeviceMappings ?? []).flatMap((m) =>
             m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
@@ -42,7 +43,7 @@ export async function runList(input: VerbInput): Promise<number> {
           id: s.SnapshotId ?? '',
           name: tags.Name ?? '',
           created: iso(s.StartTime),
-          expiresAt: tags['expires-at'],
+          expiresAt: tags[expiresAtTag],
           state: s.State,
           sizeGib: s.VolumeSize,
         };

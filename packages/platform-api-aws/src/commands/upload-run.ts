@@ -1,4 +1,4 @@
-import { ConfigError, type Logger, PlatformApiError, UsageError } from '@mantle/cluster';
+import { ConfigError, expiresAtTag, type Logger, PlatformApiError, UsageError } from '@mantle/cluster';
 import { type AwsClients, createAwsClients } from '../api/clients.js';
 import { completeSnapshot, ebsBlockSize, putSnapshotBlock, startSnapshot } from '../api/ebs.js';
 import { awsErrorCode } from '../api/errors.js';
@@ -105,7 +105,7 @@ async function plan(raw: unknown): Promise<Plan> {
     ...userTags,
     [ownerTag.key]: ownerTag.value,
     Name: o.name,
-    ...(expiresAt ? { 'expires-at': expiresAt } : {}),
+    ...(expiresAt ? { [expiresAtTag]: expiresAt } : {}),
   };
   return {
     name: o.name,
