@@ -3,7 +3,9 @@
 // evenly, the rest holes of a sparse file), uploaded by `--method ebs` and by `--method s3` through
 // the ore process, and boto3's `upload_file` of the same file to the same moto in the same run.
 // Goals: s3 method ≥ boto3's throughput; ebs sends only the non-zero blocks; peak RSS ≤ 256 MiB.
-// Prints figures and ratios; asserts nothing. SIZE_MIB=1024 DATA_PERCENT=10 change the image.
+// Prints figures and ratios; asserts nothing. SIZE_MIB=1024 DATA_PERCENT=10 change the image;
+// S3_PARALLEL=N passes --parallel N to the s3 method (default: ore's); ROUNDS=3 rounds of s3 method and
+// boto3, alternating (each reported by its median round).
 // Needs `node scripts/build.mjs` first (imports dist, runs packages/ore/bin/ore.js).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -115,26 +117,39 @@ try {
   );
   results.push(ebs);
 
-  // --method s3 (initialize makes the bucket; not timed)
-  await moto.reset();
-  const init = await exec(process.execPath, [ore, 'aws', 'initialize', '--json'], {
-    ...process.env,
-    ...moto.env(),
-  });
-  if (init.status !== 0) throw new Error(`initialize: ${init.stderr}`);
-  JSON.parse(init.stdout); // fails loudly if initialize printed no JSON
-  const s3 = await runOre(
-    'ore --method s3',
-    ['upload', '--file', image, '--name', 'bench-s3', '--method', 's3', '--poll-interval', '0.1s', '--json'],
-    // Every part carries its whole range of the file (holes included): S3 has no sparse objects.
-    () => size,
-  );
-  results.push(s3);
-
-  // boto3 upload_file to the same moto
-  await moto.reset();
-  const env = moto.env();
-  const py = `
+  // --method s3 and boto3's upload_file, alternating for ROUNDS rounds (default 3) so that drift of
+  // the host or of moto's process weighs on both alike; the median round of each is reported.
+  const s3Round = async () => {
+    await moto.reset(); // initialize makes the bucket (not timed)
+    const init = await exec(process.execPath, [ore, 'aws', 'initialize', '--json'], {
+      ...process.env,
+      ...moto.env(),
+    });
+    if (init.status !== 0) throw new Error(`initialize: ${init.stderr}`);
+    JSON.parse(init.stdout); // fails loudly if initialize printed no JSON
+    return runOre(
+      'ore --method s3',
+      [
+        'upload',
+        '--file',
+        image,
+        '--name',
+        'bench-s3',
+        '--method',
+        's3',
+        '--poll-interval',
+        '0.1s',
+        '--json',
+        ...(process.env.S3_PARALLEL ? ['--parallel', process.env.S3_PARALLEL] : []),
+      ],
+      // Every part carries its whole range of the file (holes included): S3 has no sparse objects.
+      () => size,
+    );
+  };
+  const botoRound = async () => {
+    await moto.reset();
+    const env = moto.env();
+    const py = `
 import boto3, resource, sys, time
 s3 = boto3.client('s3', endpoint_url='${env.AWS_ENDPOINT_URL}', region_name='us-west-2',
     aws_access_key_id='${env.AWS_ACCESS_KEY_ID}', aws_secret_access_key='${env.AWS_SECRET_ACCESS_KEY}')
@@ -143,27 +158,44 @@ t0 = time.perf_counter()
 s3.upload_file(sys.argv[1], 'bench', 'disk.raw')
 print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 `;
-  const b = await exec('python3', ['-c', py, image], { ...process.env, ...env });
-  if (b.status !== 0) throw new Error(`boto3: ${b.stderr.trim().split('\n').pop()}`);
-  const [secs, maxrssKiB] = b.stdout.trim().split(/\s+/).map(Number);
-  results.push({
-    label: 'boto3 upload_file',
-    seconds: secs,
-    transferSeconds: secs,
-    rssMiB: maxrssKiB / 1024,
-    bytesSent: size,
-  });
+    const b = await exec('python3', ['-c', py, image], { ...process.env, ...env });
+    if (b.status !== 0) throw new Error(`boto3: ${b.stderr.trim().split('\n').pop()}`);
+    const [secs, maxrssKiB] = b.stdout.trim().split(/\s+/).map(Number);
+    return {
+      label: 'boto3 upload_file',
+      seconds: secs,
+      transferSeconds: secs,
+      rssMiB: maxrssKiB / 1024,
+      bytesSent: size,
+    };
+  };
+  const rounds = Math.max(1, Number(process.env.ROUNDS ?? 3));
+  const s3Runs = [];
+  const botoRuns = [];
+  for (let i = 0; i < rounds; i++) {
+    s3Runs.push(await s3Round());
+    botoRuns.push(await botoRound());
+  }
+  const medianRun = (runs) =>
+    [...runs].sort((a, b) => a.transferSeconds - b.transferSeconds)[(runs.length - 1) >> 1];
+  const s3 = medianRun(s3Runs);
+  const boto = medianRun(botoRuns);
+  // peak RSS: the largest of any round
+  s3.rssMiB = Math.max(...s3Runs.map((r) => r.rssMiB));
+  results.push(s3, boto);
 
   const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   console.log(
     `image: ${sizeMiB} MiB raw, ${dataBlocks} of ${blocks} blocks (${fmt((dataBlocks / blocks) * 100)} %) hold data`,
+  );
+  console.log(
+    `transfer seconds per round: s3 method ${s3Runs.map((r) => fmt(r.transferSeconds, 2)).join(', ')}; boto3 ${botoRuns.map((r) => fmt(r.transferSeconds, 2)).join(', ')}`,
   );
   console.log('method               total s  transfer s  MiB/s (transfer)  MiB sent  peak RSS MiB');
   for (const r of results)
     console.log(
       `${r.label.padEnd(20)} ${fmt(r.seconds, 2).padStart(7)} ${fmt(r.transferSeconds, 2).padStart(11)} ${fmt(sizeMiB / r.transferSeconds).padStart(17)} ${fmt(r.bytesSent / MiB).padStart(9)} ${fmt(r.rssMiB).padStart(13)}`,
     );
-  const boto = results[2];
   console.log(
     `s3 method / boto3 throughput: ${fmt(boto.transferSeconds / s3.transferSeconds, 2)} over the transfer (goal ≥ 1), ${fmt(boto.seconds / s3.seconds, 2)} end to end (ore's includes start-up, ImportSnapshot, RegisterImage)`,
   );

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../src/api/clients.js';
 import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
 import { uploadNonZeroBlocks } from '../src/upload/blocks.js';
-import { multipartUpload } from '../src/upload/multipart.js';
+import { crc32Base64, multipartUpload } from '../src/upload/multipart.js';
 import { pattern, runVerb, sparseImage } from './ore-verbs.js';
 
 const KiB = 1024;
@@ -254,53 +254,86 @@ describe('ore aws upload --method s3', () => {
     expect((run.results[0] as { s3Object: string }).s3Object).toBe(`s3://${bucket}/vm-image.vmdk`);
   });
 
-  it('resumes an interrupted multipart upload, sending only the parts S3 does not have', async () => {
-    await makeBucket();
+  async function interruptedUpload(key: string, parts: Buffer[], checksum: boolean): Promise<string> {
+    const s3 = await clients.s3();
+    const algorithm = checksum ? { ChecksumAlgorithm: 'CRC32' as const } : {};
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...algorithm }),
+    );
+    for (const [i, body] of parts.entries())
+      await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          PartNumber: i + 1,
+          Body: body,
+          ...algorithm,
+        }),
+      );
+    return UploadId!;
+  }
+
+  function resumeImage(): { path: string; file: Buffer } {
     const path = join(dir, 'resume.raw');
     sparseImage(path, 11 * MiB, [
       { offset: 0, data: pattern(MiB, 4) },
       { offset: 6 * MiB, data: pattern(MiB, 5) },
       { offset: 10 * MiB + 512, data: pattern(512, 6) },
     ]);
-    const file = readFileSync(path);
-    const s3 = await clients.s3();
-    const key = 'resume.raw';
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-    await s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId,
-        PartNumber: 1,
-        Body: file.subarray(0, 5 * MiB),
-      }),
-    );
-    // Part 2 holds other bytes (a different file was being uploaded): it must be sent again.
-    await s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId,
-        PartNumber: 2,
-        Body: Buffer.alloc(5 * MiB, 7),
-      }),
-    );
-    const result = await multipartUpload({
+    return { path, file: readFileSync(path) };
+  }
+
+  const upload = (path: string, key: string, size: number) =>
+    multipartUpload({
       clients,
       bucket,
       key,
       path,
-      size: file.length,
+      size,
       parallel: 2,
       partSize: 5 * MiB,
       log: new Logger([]),
       signal: AbortSignal.timeout(30_000),
     });
+
+  it("spells a part's CRC32 as S3 and the SDKs do", () => {
+    // x-amz-checksum-crc32 that the JS SDK and boto3 both send for 8 MiB of zeros
+    expect(crc32Base64(Buffer.alloc(8 * MiB))).toBe('GtK8RQ==');
+    expect(crc32Base64(Buffer.from('123456789'))).toBe(Buffer.from('cbf43926', 'hex').toString('base64'));
+  });
+
+  it('resumes an interrupted multipart upload, sending only the parts S3 does not have', async () => {
+    await makeBucket();
+    const { path, file } = resumeImage();
+    const key = 'resume.raw';
+    // Part 2 holds other bytes (a different file was being uploaded): it must be sent again.
+    await interruptedUpload(key, [file.subarray(0, 5 * MiB), Buffer.alloc(5 * MiB, 7)], true);
+    const result = await upload(path, key, file.length);
     expect(result).toEqual({ parts: 3, partsReused: 1, bytesSent: 6 * MiB });
+    const s3 = await clients.s3();
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(file)).toBe(true);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it('completes with a composite CRC32 of the parts, and starts again over an upload made without one', async () => {
+    await makeBucket();
+    const { path, file } = resumeImage();
+    const key = 'resume.raw';
+    // another tool's (or an older ore's) upload: its parts have no CRC32 to complete with
+    const foreign = await interruptedUpload(key, [file.subarray(0, 5 * MiB)], false);
+    const result = await upload(path, key, file.length);
+    expect(result).toEqual({ parts: 3, partsReused: 0, bytesSent: file.length });
+    const s3 = await clients.s3();
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect((uploads.Uploads ?? []).map((u) => u.UploadId)).not.toContain(foreign);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    // moto leaves out the composite's "-3" part count that S3 appends
+    expect(head.ChecksumCRC32).toMatch(/^[A-Za-z0-9+/]{6}==(-3)?$/);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(file)).toBe(true);
   });
 });
 

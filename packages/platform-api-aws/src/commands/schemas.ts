@@ -89,7 +89,7 @@ export const uploadOptions = z.object({
     .min(1)
     .max(64)
     .optional()
-    .describe('requests in flight at once (default 16 blocks for ebs, 8 parts for s3)')
+    .describe('requests in flight at once (default 16 blocks for ebs, 10 parts for s3)')
     .meta({ valueName: 'N' }),
   pollInterval: z
     .string()

@@ -383,7 +383,7 @@ async function uploadByS3(
           key: staging.key,
           path: image.path,
           size: image.size,
-          parallel: p.parallel ?? 8,
+          parallel: p.parallel ?? 10,
           onProgress: (n) => progress.advance(n),
           log,
           signal,

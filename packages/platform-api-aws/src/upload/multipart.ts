@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { type Logger, retry, throwIfAborted } from '@mantle/cluster';
 import type { AwsClients } from '../api/clients.js';
 import {
@@ -8,6 +9,8 @@ import {
   createMultipartUpload,
   findMultipartUpload,
   listParts,
+  multipartChecksumAlgorithm,
+  type UploadedPart,
   uploadPart,
 } from '../api/s3.js';
 import { isRetryableUploadError, readFully } from './blocks.js';
@@ -17,6 +20,13 @@ const MiB = 1024 * 1024;
 const maxParts = 10_000;
 /** Part buffers held at once never exceed this, whatever --parallel says. */
 const maxBufferBytes = 128 * MiB;
+
+/** A part's CRC32 as S3 spells it: the 4 bytes big-endian, in base64. */
+export function crc32Base64(data: Uint8Array): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(data));
+  return out.toString('base64');
+}
 
 export function partSizeFor(size: number, minimum = 8 * MiB): number {
   return Math.max(minimum, Math.ceil(size / maxParts / MiB) * MiB);
@@ -44,7 +54,7 @@ export interface MultipartResult {
 
 /**
  * Multipart upload of a file, `parallel` parts at a time, each part read into a reused buffer,
- * checked by S3 against its checksum (the SDK's CRC32) and retried on its own. An unfinished upload of the same key
+ * checked by S3 against its CRC32 and retried on its own. An unfinished upload of the same key
  * is resumed: its parts whose size and ETag (the part's MD5) match the file are not sent again. A
  * failed upload is left for the next run to resume (gc removes it after its grace period).
  */
@@ -54,21 +64,26 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
   const partCount = Math.max(1, Math.ceil(size / partSize));
   const parallel = Math.max(1, Math.min(input.parallel, Math.floor(maxBufferBytes / partSize)));
 
-  let uploadId = await findMultipartUpload(clients, bucket, key, signal);
-  const existing = new Map<number, { etag: string; size: number }>();
+  const unfinished = await findMultipartUpload(clients, bucket, key, signal);
+  let uploadId = unfinished?.id;
+  const existing = new Map<number, UploadedPart>();
   if (uploadId) {
     const parts = await listParts(clients, bucket, key, uploadId, signal);
-    const compatible = parts.every(
-      (p) => p.partNumber <= partCount && p.size === Math.min(partSize, size - (p.partNumber - 1) * partSize),
-    );
+    // (an upload made without our checksum cannot be completed with one: start again)
+    const compatible =
+      unfinished?.checksumAlgorithm === multipartChecksumAlgorithm &&
+      parts.every(
+        (p) =>
+          p.partNumber <= partCount && p.size === Math.min(partSize, size - (p.partNumber - 1) * partSize),
+      );
     if (compatible) {
-      for (const p of parts) existing.set(p.partNumber, { etag: p.etag, size: p.size });
+      for (const p of parts) existing.set(p.partNumber, p);
       input.log.info(`resuming multipart upload of s3://${bucket}/${key}`, {
         uploadId,
         partsInS3: parts.length,
       });
     } else {
-      input.log.info(`discarding an unfinished upload of s3://${bucket}/${key} with other part sizes`, {
+      input.log.info(`discarding an unfinished upload of s3://${bucket}/${key} with other parts`, {
         uploadId,
       });
       await abortMultipartUpload(clients, { bucket, key, uploadId }, signal);
@@ -79,7 +94,7 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
   const id = uploadId;
 
   const free: Buffer[] = Array.from({ length: parallel }, () => Buffer.allocUnsafe(partSize));
-  const etags = new Map<number, string>();
+  const done = new Map<number, { etag: string; checksumCrc32?: string }>();
   const inner = new AbortController();
   const onAbort = () => inner.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -98,7 +113,7 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
       const length = Math.min(partSize, size - position);
       await readFully(handle, buffer, length, position);
       const body = buffer.subarray(0, length);
-      // MD5 only to recognise a part already in S3 (its ETag); new parts carry the SDK's CRC32,
+      // MD5 only to recognise a part already in S3 (its ETag); new parts carry a CRC32,
       // which S3 checks, and hashing every part twice costs CPU the upload needs.
       const already = existing.get(n);
       if (
@@ -106,7 +121,10 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
         already.size === length &&
         already.etag.replace(/"/g, '') === createHash('md5').update(body).digest('hex')
       ) {
-        etags.set(n, already.etag);
+        done.set(n, {
+          etag: already.etag,
+          ...(already.checksumCrc32 ? { checksumCrc32: already.checksumCrc32 } : {}),
+        });
         partsReused++;
         free.push(buffer);
         input.onProgress?.(length);
@@ -118,8 +136,8 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
         { attempts: 4, initialDelayMs: 500, retryable: isRetryableUploadError, signal: inner.signal },
       )
         .then(
-          (etag) => {
-            etags.set(partNumber, etag);
+          (uploaded) => {
+            done.set(partNumber, uploaded);
             bytesSent += length;
             input.onProgress?.(length);
           },
@@ -147,9 +165,9 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
       bucket,
       key,
       uploadId: id,
-      parts: [...etags.entries()]
+      parts: [...done.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([partNumber, etag]) => ({ partNumber, etag })),
+        .map(([partNumber, part]) => ({ partNumber, ...part })),
     },
     signal,
   );
