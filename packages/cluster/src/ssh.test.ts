@@ -380,75 +380,16 @@ describe('connection resets before the handshake', () => {
     const port = (dropper.address() as { port: number }).port;
     const identity = generateSshIdentity();
     const started = Date.now();
-    await expect(
-      connectSsh({ host: '127.0.0.1', port }, { identity, timeoutMs: 2500 }),
-    ).rejects.toBeInstanceOf(SshConnectError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    const error = await connectSsh({ host: '127.0.0.1', port }, { identity, timeoutMs: 5000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SshConnectError);
+    // names why the attempts failed, not only that time ran out (even when the deadline cut one short)
+    expect((error as Error).message).toMatch(/timed out after .*: .*(ECONNRESET|[Cc]onnection|closed)/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+    // pauses of 0.25, 0.5, then at most 1 s: attempts at 0, .25, .75, 1.75, 2.75, 3.75, 4.75 s
+    // (a backoff doubling on to 2 and 4 s would make 5)
+    expect(n).toBeGreaterThanOrEqual(7);
     dropper.close();
-  });
-});
-
-describe('connections held silent before the handshake', () => {
-  it('gives up an attempt that hears nothing and reaches the server on a later connection', async () => {
-    const { createServer, connect: tcpConnect } = await import('node:net');
-    const identity = generateSshIdentity();
-    const sshd = await startMockSshServer({
-      authorizedKeys: identity.authorizedKeys,
-      user: 'core',
-      cwd: tmpdir(),
-    });
-    // like slirp's hostfwd while the guest's NIC is down: the first connection is accepted and never
-    // answered (nor closed); later ones reach sshd
-    let connections = 0;
-    const held: import('node:net').Socket[] = [];
-    const nat = createServer((socket) => {
-      if (++connections === 1) {
-        held.push(socket);
-        return;
-      }
-      const upstream = tcpConnect(sshd.port, '127.0.0.1');
-      socket.pipe(upstream).pipe(socket);
-      upstream.on('error', () => socket.destroy());
-      socket.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => nat.listen(0, '127.0.0.1', resolve));
-    const port = (nat.address() as { port: number }).port;
-    try {
-      const started = Date.now();
-      const client = await connectSsh(
-        { host: '127.0.0.1', port },
-        { identity, timeoutMs: 10_000, attemptTimeoutMs: 8_000, bannerTimeoutMs: 300 },
-      );
-      // without the banner limit the first attempt alone would have waited its 8 s
-      expect(Date.now() - started).toBeLessThan(4_000);
-      expect(connections).toBeGreaterThanOrEqual(2);
-      expect((await execSsh(client, 'echo up')).stdout).toBe('up\n');
-      client.end();
-    } finally {
-      for (const s of held) s.destroy();
-      nat.close();
-      await sshd.close();
-    }
-  });
-
-  it('a server silent for good still fails at the deadline, after several attempts', async () => {
-    const { createServer } = await import('node:net');
-    const held: import('node:net').Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as { port: number }).port;
-    try {
-      await expect(
-        connectSsh(
-          { host: '127.0.0.1', port },
-          { identity: generateSshIdentity(), timeoutMs: 2_000, bannerTimeoutMs: 200 },
-        ),
-      ).rejects.toThrow(/timed out after 2s connecting over SSH.*no SSH banner within/);
-      // 200 ms, then 300, 450, 675 (half again after each miss), with ≤ 1 s pauses: three or more attempts
-      expect(held.length).toBeGreaterThanOrEqual(3);
-    } finally {
-      for (const s of held) s.destroy();
-      silent.close();
-    }
   });
 });

@@ -170,11 +170,7 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Per-attempt handshake limit. */
   attemptTimeoutMs?: number;
-  /**
-   * How long an attempt waits for the server's first bytes (its SSH version line) before trying
-   * again; half as long again after each such miss, up to attemptTimeoutMs. Default 5 s.
-   */
-  bannerTimeoutMs?: number;
+
   hostKeys?: HostKeyStore;
   /** Name the host key is recorded under (the machine id). */
   machine?: string;
@@ -186,11 +182,10 @@ export interface ConnectOptions {
  * handshake (a banner alone is not enough: user-mode NAT accepts TCP at once). A host key mismatch or
  * an abort ends the retries at once.
  *
- * An attempt that sees no bytes at all within the banner limit is given up early: a NAT in front of a
- * machine that is still starting (QEMU's user-mode network while the guest's NIC is down, e.g. across
- * a reboot) accepts the connection and then holds it silent, and the guest only answers connections
- * made after its network is up. Retries stay at most a second apart: a refused attempt costs nothing,
- * and a longer pause is time the machine sits ready while nobody asks.
+ * Retries stay at most a second apart: a refused attempt costs nothing, and a longer pause is time
+ * the machine sits ready while nobody asks. (An attempt that a NAT holds silent is not given up
+ * early: QEMU's user-mode network passes it on at its next SYN retransmission once the guest's NIC
+ * is up, sooner than a fresh connection would get through.)
  */
 export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions): Promise<SshClient> {
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -212,18 +207,14 @@ async function connectWithRetries(
 ): Promise<SshClient> {
   const dialer = options.dialer ?? defaultDialer;
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 15_000;
-  let bannerTimeoutMs = Math.min(options.bannerTimeoutMs ?? 5_000, attemptTimeoutMs);
   let delay = 250;
   let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
     try {
-      return await connectOnce(endpoint, dialer, options, signal, attemptTimeoutMs, bannerTimeoutMs);
+      return await connectOnce(endpoint, dialer, options, signal, attemptTimeoutMs);
     } catch (e) {
       if (e instanceof HostKeyMismatchError) throw e;
-      // a server this slow to say hello gets longer next time (gently: the usual miss is a NAT
-      // holding a connection made before the machine had a network, which waiting longer cannot fix)
-      if (e instanceof NoBannerError) bannerTimeoutMs = Math.min(bannerTimeoutMs * 1.5, attemptTimeoutMs);
       // an attempt cut short by the deadline says less than why the attempts before it failed
       if (!signal.aborted || lastError === undefined) lastError = e;
       options.log?.debug(`ssh attempt ${attempt} failed`, {
@@ -239,8 +230,6 @@ async function connectWithRetries(
     delay = Math.min(delay * 2, 1000);
   }
 }
-
-class NoBannerError extends Error {}
 
 function connectFailure(
   signal: AbortSignal,
@@ -265,7 +254,6 @@ async function connectOnce(
   options: ConnectOptions,
   signal: AbortSignal,
   attemptTimeoutMs: number,
-  bannerTimeoutMs: number,
 ): Promise<SshClient> {
   const sock = await dialer(endpoint, signal);
   return new Promise<SshClient>((resolve, reject) => {
@@ -277,7 +265,6 @@ async function connectOnce(
       settled = true;
       signal.removeEventListener('abort', onAbort);
       clearTimeout(timer);
-      clearTimeout(bannerTimer);
       if (err) {
         client.end();
         sock.destroy();
@@ -288,10 +275,6 @@ async function connectOnce(
     };
     const onAbort = () => finish(abortReason(signal));
     const timer = setTimeout(() => finish(new Error('SSH handshake timed out')), attemptTimeoutMs);
-    const bannerTimer = setTimeout(
-      () => finish(new NoBannerError(`no SSH banner within ${bannerTimeoutMs / 1000}s`)),
-      bannerTimeoutMs,
-    );
     signal.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => finish());
     // `on`, not `once`: ssh2 may emit a second error after the first (e.g. "Connection lost before
@@ -311,8 +294,6 @@ async function connectOnce(
         return hostKeyError === undefined;
       },
     });
-    // after connect(): ssh2's own 'data' listener is in place, so both see the first chunk
-    sock.once('data', () => clearTimeout(bannerTimer));
   });
 }
 
