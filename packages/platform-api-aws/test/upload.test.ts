@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import {
@@ -309,9 +310,40 @@ describe('ore aws upload --method s3', () => {
     const key = 'resume.raw';
     // Part 2 holds other bytes (a different file was being uploaded): it must be sent again.
     await interruptedUpload(key, [file.subarray(0, 5 * MiB), Buffer.alloc(5 * MiB, 7)], true);
-    const result = await upload(path, key, file.length);
-    expect(result).toEqual({ parts: 3, partsReused: 1, bytesSent: 6 * MiB });
+    // what CompleteMultipartUpload is sent: S3 rejects it unless every part repeats its CRC32, the
+    // reused one too (moto neither lists nor checks them, so look at the request itself)
     const s3 = await clients.s3();
+    const completed: Array<{ PartNumber?: number; ChecksumCRC32?: string }> = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CompleteMultipartUploadCommand')
+          completed.push(
+            ...((args.input as { MultipartUpload?: { Parts?: typeof completed } }).MultipartUpload?.Parts ??
+              []),
+          );
+        return next(args);
+      },
+      { step: 'initialize', name: 'captureCompleteParts' },
+    );
+    let result: Awaited<ReturnType<typeof upload>>;
+    try {
+      result = await upload(path, key, file.length);
+    } finally {
+      s3.middlewareStack.remove('captureCompleteParts');
+    }
+    expect(result).toEqual({ parts: 3, partsReused: 1, bytesSent: 6 * MiB });
+    const crc = (b: Buffer) => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(zlibCrc32(b));
+      return out.toString('base64');
+    };
+    expect(completed).toEqual(
+      [0, 1, 2].map((i) => ({
+        PartNumber: i + 1,
+        ETag: expect.any(String),
+        ChecksumCRC32: crc(file.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)),
+      })),
+    );
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(file)).toBe(true);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));

@@ -121,10 +121,8 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
         already.size === length &&
         already.etag.replace(/"/g, '') === createHash('md5').update(body).digest('hex')
       ) {
-        done.set(n, {
-          etag: already.etag,
-          ...(already.checksumCrc32 ? { checksumCrc32: already.checksumCrc32 } : {}),
-        });
+        // the same bytes (their MD5 is the ETag), so their CRC32 is ours when S3 does not list it
+        done.set(n, { etag: already.etag, checksumCrc32: already.checksumCrc32 ?? crc32Base64(body) });
         partsReused++;
         free.push(buffer);
         input.onProgress?.(length);
