@@ -206,13 +206,12 @@ async function connectWithRetries(
   timeoutMs: number,
 ): Promise<SshClient> {
   const dialer = options.dialer ?? defaultDialer;
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? 15_000;
   let delay = 250;
   let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
     try {
-      return await connectOnce(endpoint, dialer, options, signal, attemptTimeoutMs);
+      return await connectOnce(endpoint, dialer, options, signal);
     } catch (e) {
       if (e instanceof HostKeyMismatchError) throw e;
       // an attempt cut short by the deadline says less than why the attempts before it failed
@@ -253,8 +252,8 @@ async function connectOnce(
   dialer: Dialer,
   options: ConnectOptions,
   signal: AbortSignal,
-  attemptTimeoutMs: number,
 ): Promise<SshClient> {
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? 15_000;
   const sock = await dialer(endpoint, signal);
   return new Promise<SshClient>((resolve, reject) => {
     const client = new Client();
