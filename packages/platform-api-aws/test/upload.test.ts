@@ -13,9 +13,9 @@ import {
   ListMultipartUploadsCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Logger, PlatformApiError } from '@mantle/cluster';
+import { ConfigError, Logger, PlatformApiError } from '@mantle/cluster';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients } from '../src/api/clients.js';
+import { type AwsClients, createAwsClients, endpointFor } from '../src/api/clients.js';
 import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
 import { uploadNonZeroBlocks } from '../src/upload/blocks.js';
 import { crc32Base64, multipartUpload } from '../src/upload/multipart.js';
@@ -211,6 +211,49 @@ describe('ore aws upload --method s3', () => {
       new DescribeImageAttributeCommand({ ImageId: result.ami, Attribute: 'launchPermission' }),
     );
     expect(perms.LaunchPermissions?.map((p) => p.UserId)).toEqual(['210987654321']);
+  });
+
+  it('sends S3 straight to $AWS_ENDPOINT_URL_S3 while EC2 keeps --aws-endpoint', async () => {
+    await makeBucket();
+    const img = rawImage();
+    process.env.AWS_ENDPOINT_URL_S3 = moto.motoEndpoint;
+    try {
+      const run = await runVerb(moto, 'upload', {
+        file: img.path,
+        name: 'direct-s3',
+        method: 's3',
+        deleteObject: false,
+        pollInterval: '0.05s',
+      });
+      expect(run.error).toBeUndefined();
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_S3;
+    }
+    // the stand-in in front of moto saw the EC2 calls and, after creating the bucket, no S3 call
+    const counted = [...moto.requestCounts().keys()];
+    expect(counted.filter((op) => op.startsWith('s3:'))).toEqual(['s3:PUT bucket']);
+    expect(moto.requestCounts().get('ec2:ImportSnapshot')).toBe(1);
+    const got = await (await clients.s3()).send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'direct-s3.raw' }),
+    );
+    expect(got.ContentLength).toBe(img.size);
+  });
+
+  it('takes the most specific endpoint, and names a bad one', () => {
+    const options = { endpoint: 'http://127.0.0.1:1' };
+    expect(endpointFor(options, 'S3', {})).toBe('http://127.0.0.1:1');
+    expect(endpointFor(options, 'S3', { AWS_ENDPOINT_URL_S3: '' })).toBe('http://127.0.0.1:1');
+    expect(endpointFor(options, 'S3', { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:2' })).toBe(
+      'http://127.0.0.1:2',
+    );
+    expect(endpointFor(options, 'EC2', { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:2' })).toBe(
+      'http://127.0.0.1:1',
+    );
+    expect(endpointFor({}, 'EBS', {})).toBeUndefined();
+    expect(() => endpointFor({}, 'EBS', { AWS_ENDPOINT_URL_EBS: 'not a url' })).toThrow(ConfigError);
+    expect(() => endpointFor({}, 'EBS', { AWS_ENDPOINT_URL_EBS: 'ftp://x' })).toThrow(
+      '$AWS_ENDPOINT_URL_EBS: "ftp://x" is not an http(s) URL',
+    );
   });
 
   it('deletes the staging object by default and says so when the bucket is missing', async () => {

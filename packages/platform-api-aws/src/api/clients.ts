@@ -1,8 +1,11 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { EBSClient } from '@aws-sdk/client-ebs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
+import { ConfigError } from '@mantle/cluster';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { AwsOptions } from '../options.js';
 
@@ -21,6 +24,9 @@ export interface AwsClients {
   inRegion(region: string): AwsClients;
   destroy(): void;
 }
+
+/** Connections to S3 at once: above the most parts an upload sends in parallel. */
+const s3MaxSockets = 64;
 
 /** Attempts per call, for throttling (RequestLimitExceeded), 5xx and network errors. */
 export const defaultMaxAttempts = 8;
@@ -41,6 +47,27 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider | un
   };
 }
 
+/** The services whose endpoint `$AWS_ENDPOINT_URL_<SERVICE>` can set on its own. */
+export type AwsService = 'EC2' | 'S3' | 'EBS' | 'STS' | 'IAM';
+
+/**
+ * The endpoint for one service: the AWS SDKs' service-specific variable (`AWS_ENDPOINT_URL_S3`, …)
+ * when set, else `--aws-endpoint`/`$AWS_ENDPOINT_URL`, else AWS's own. The most specific setting wins,
+ * so S3 can go to a private endpoint (or straight to an emulator) while EC2 goes elsewhere.
+ */
+export function endpointFor(
+  options: Pick<AwsOptions, 'endpoint'>,
+  service: AwsService,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const variable = `AWS_ENDPOINT_URL_${service}`;
+  const specific = env[variable];
+  if (specific === undefined || specific === '') return options.endpoint;
+  if (!URL.canParse(specific) || !/^https?:$/.test(new URL(specific).protocol))
+    throw new ConfigError(`$${variable}: "${specific}" is not an http(s) URL`);
+  return specific;
+}
+
 export function createAwsClients(
   options: AwsOptions,
   settings: { maxAttempts?: number; region?: string } = {},
@@ -49,12 +76,19 @@ export function createAwsClients(
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = settings.region ?? options.region;
   const credentials = credentialsFor(options);
-  const base = {
+  const endpoints = Object.fromEntries(
+    (['EC2', 'S3', 'EBS', 'STS', 'IAM'] as const).map((service) => [service, endpointFor(options, service)]),
+  ) as Record<AwsService, string | undefined>;
+  const base = (service: AwsService) => ({
     region,
     maxAttempts: settings.maxAttempts ?? defaultMaxAttempts,
     retryMode: 'standard',
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(endpoints[service] ? { endpoint: endpoints[service] } : {}),
     ...(credentials ? { credentials } : {}),
+  });
+  const s3Agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
   };
   const cache = new Map<string, Promise<{ destroy(): void }>>();
   const lazy = <T extends { destroy(): void }>(name: string, make: () => Promise<T>): Promise<T> => {
@@ -67,24 +101,30 @@ export function createAwsClients(
   };
   const clients: AwsClients = {
     region,
-    ec2: () => lazy('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(base)),
+    ec2: () => lazy('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(base('EC2'))),
     s3: () =>
       lazy(
         's3',
         async () =>
           // path-style addressing: emulators and private endpoints have no per-bucket host names
           new (await import('@aws-sdk/client-s3')).S3Client({
-            ...base,
-            forcePathStyle: Boolean(options.endpoint),
+            ...base('S3'),
+            forcePathStyle: Boolean(endpoints.S3),
+            // Our own keep-alive agents: without them the SDK gives every request that says
+            // `Expect: 100-continue` (each UploadPart) a fresh connection (and TLS handshake), which
+            // it closes after the part.
+            requestHandler: { httpAgent: s3Agents.http, httpsAgent: s3Agents.https },
           }),
       ),
-    ebs: () => lazy('ebs', async () => new (await import('@aws-sdk/client-ebs')).EBSClient(base)),
-    sts: () => lazy('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(base)),
-    iam: () => lazy('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(base)),
+    ebs: () => lazy('ebs', async () => new (await import('@aws-sdk/client-ebs')).EBSClient(base('EBS'))),
+    sts: () => lazy('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(base('STS'))),
+    iam: () => lazy('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(base('IAM'))),
     inRegion: (other) => createAwsClients(options, { ...settings, region: other }),
     destroy() {
       for (const p of cache.values()) void p.then((c) => c.destroy()).catch(() => {});
       cache.clear();
+      s3Agents.http.destroy();
+      s3Agents.https.destroy();
     },
   };
   return clients;

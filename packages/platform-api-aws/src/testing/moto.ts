@@ -258,7 +258,9 @@ ${completed ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Buc
           return describeImportSnapshotTasks(params, regionOf(req), res);
         return pipeTo(req, res, body);
       }
-      const op = `${service}:${req.method} ${(req.url ?? '').split('?')[0]?.split('/').length === 2 ? 'bucket' : 'object'}`;
+      // path-style: `/bucket` or `/bucket/` is the bucket, `/bucket/key…` an object
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const op = `${service}:${req.method} ${/^\/[^/]+\/?$/.test(path) ? 'bucket' : 'object'}`;
       counts.set(op, (counts.get(op) ?? 0) + 1);
       return pipeTo(req, res);
     } catch (e) {
