@@ -392,4 +392,20 @@ describe('connection resets before the handshake', () => {
     expect(n).toBeGreaterThanOrEqual(7);
     dropper.close();
   });
+
+  it('asks again after 250 ms while the port refuses, and backs off on other failures', async () => {
+    const identity = generateSshIdentity();
+    const attempts = async (code: string) => {
+      let n = 0;
+      const dialer = async () => {
+        n++;
+        throw Object.assign(new Error(`connect ${code}`), { code });
+      };
+      await connectSsh({ host: '127.0.0.1', port: 1 }, { identity, dialer, timeoutMs: 2000 }).catch(() => {});
+      return n;
+    };
+    // refused: attempts every 250 ms, 8 or 9 in 2 s; backing off (0, .25, .75, 1.75 s) would make 4
+    expect(await attempts('ECONNREFUSED')).toBeGreaterThanOrEqual(7);
+    expect(await attempts('EHOSTUNREACH')).toBeLessThanOrEqual(5);
+  });
 });

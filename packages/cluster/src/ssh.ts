@@ -183,7 +183,7 @@ export interface ConnectOptions {
  * an abort ends the retries at once.
  *
  * Retries stay at most a second apart: a refused attempt costs nothing, and a longer pause is time
- * the machine sits ready while nobody asks. (An attempt that a NAT holds silent is not given up
+ * the machine sits ready while nobody asks. A refused or reset attempt is repeated after 250 ms. (An attempt that a NAT holds silent is not given up
  * early: QEMU's user-mode network passes it on at its next SYN retransmission once the guest's NIC
  * is up, sooner than a fresh connection would get through.)
  */
@@ -206,10 +206,11 @@ async function connectWithRetries(
   timeoutMs: number,
 ): Promise<SshClient> {
   const dialer = options.dialer ?? defaultDialer;
-  let delay = 250;
+  let backoff = minRetryDelayMs;
   let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
+    let refused = false;
     try {
       return await connectOnce(endpoint, dialer, options, signal);
     } catch (e) {
@@ -220,14 +221,25 @@ async function connectWithRetries(
         endpoint: `${endpoint.host}:${endpoint.port}`,
         error: errorMessage(e),
       });
+      // Refused or reset: the machine is up and its SSH server is about to listen (usually within
+      // a second), so ask again soon instead of backing off.
+      refused = isRefusal(e);
     }
     try {
-      await sleep(delay, signal);
+      await sleep(refused ? minRetryDelayMs : backoff, signal);
     } catch {
       throw connectFailure(signal, phase, timeoutMs, lastError, options.signal);
     }
-    delay = Math.min(delay * 2, 1000);
+    if (!refused) backoff = Math.min(backoff * 2, maxRetryDelayMs);
   }
+}
+
+const minRetryDelayMs = 250;
+const maxRetryDelayMs = 1000;
+
+function isRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET';
 }
 
 function connectFailure(
