@@ -10,7 +10,7 @@ log() { printf 'setup-qemu: %s\n' "$*" >&2; }
 #   mmdebstrap                    the systemd image's Debian root (root mode; rootless also needs uidmap)
 #   e2fsprogs                     mke2fs -d and debugfs: the ext4 disk without mount or loop devices
 #   openssh-client                ssh, for the `ssh -i …` lines kola prints (and the spawn test uses)
-# (the minimal image needs only apt, dpkg and gzip, which every Debian has)
+# (the minimal image needs only apt and dpkg, which every Debian has)
 packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client)
 
 missing=()

@@ -142,14 +142,13 @@ const toolPackages: Record<string, string> = {
   'apt-cache': 'apt',
   unshare: 'util-linux',
   mount: 'mount',
-  gzip: 'gzip',
   find: 'findutils',
   bash: 'bash',
 };
 export function hostToolsFor(flavor: ImageFlavor): string[] {
   return flavor === 'systemd'
     ? ['bash', 'mmdebstrap', 'mke2fs', 'debugfs', 'dpkg-deb', 'apt-get', 'unshare', 'mount']
-    : ['bash', 'apt-get', 'apt-cache', 'dpkg-deb', 'gzip', 'find'];
+    : ['bash', 'apt-get', 'apt-cache', 'dpkg-deb', 'find'];
 }
 
 async function missingTools(tools: readonly string[], path: string): Promise<string[]> {

@@ -8,7 +8,7 @@ MINIMAL_TOP_PACKAGES='busybox-static dropbear-bin jq ignition'
 
 build_flavor() {
   local out=$1
-  need_tools apt-get apt-cache dpkg-deb gzip find
+  need_tools apt-get apt-cache dpkg-deb find
   local w=$out/work
   mkdir -p "$w/debs" "$w/x" "$w/root"
 
@@ -133,10 +133,12 @@ EOF
 
   # --- the archive: root-owned without root ------------------------------------------------------
   progress "initramfs: $(du -sh "$r" | cut -f1) unpacked"
-  (cd "$r" && find . -mindepth 1 | LC_ALL=C sort | "$bb" cpio -o -H newc -R 0:0 2>/dev/null | gzip -1 >"$out/initramfs.cpio.gz")
+  # Not compressed: under TCG the kernel took ~0.8 s to gunzip it before /init (A/B, 6 boots each:
+  # /init at 3.2 s uncompressed against 4.1 s gzipped), and 17 MB more on the host costs nothing.
+  (cd "$r" && find . -mindepth 1 | LC_ALL=C sort | "$bb" cpio -o -H newc -R 0:0 2>/dev/null >"$out/initramfs.cpio")
   safe_rm_tree "$w" || die "could not remove $w"
 
-  M_INITRD=initramfs.cpio.gz
+  M_INITRD=initramfs.cpio
   M_DISK=
   M_APPEND='console=ttyS0 rdinit=/init'
 }
