@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateSnapshotCommand,
@@ -10,30 +8,18 @@ import {
   DescribeSnapshotsCommand,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients } from '../src/api/clients.js';
-import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
-import { pattern, runVerb, sparseImage } from './ore-verbs.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../src/api/clients.js';
+import type { Moto } from '../src/testing/moto.js';
+import { pattern, runVerb, sparseImage, useMotoPerFile } from './ore-verbs.js';
 
 let moto: Moto;
 let clients: AwsClients;
 let dir: string;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  process.env.AWS_ACCESS_KEY_ID = motoCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = motoCredentials.secretAccessKey;
-  dir = mkdtempSync(join(tmpdir(), 'ore-images-'));
-});
-afterAll(async () => {
-  clients?.destroy();
-  await moto?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await moto.reset();
-  clients?.destroy();
-  clients = createAwsClients(moto.options(), { maxAttempts: 1 });
+const fixture = useMotoPerFile('ore-images-');
+beforeEach(() => {
+  ({ moto, clients, dir } = fixture);
 });
 
 const tagMap = (tags?: Array<{ Key?: string; Value?: string }>) =>

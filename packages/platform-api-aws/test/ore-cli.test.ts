@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients } from '../src/api/clients.js';
-import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
-import { pattern, sparseImage } from './ore-verbs.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../src/api/clients.js';
+import type { Moto } from '../src/testing/moto.js';
+import { pattern, sparseImage, useMotoPerFile } from './ore-verbs.js';
 
 /** The verbs through the real `ore` process (built dist), as an operator runs them. */
 const ore = fileURLToPath(new URL('../../ore/bin/ore.js', import.meta.url));
@@ -28,21 +27,9 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-beforeAll(async () => {
-  moto = await startMoto();
-  process.env.AWS_ACCESS_KEY_ID = motoCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = motoCredentials.secretAccessKey;
-  dir = mkdtempSync(join(tmpdir(), 'ore-cli-'));
-});
-afterAll(async () => {
-  clients?.destroy();
-  await moto?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await moto.reset();
-  clients?.destroy();
-  clients = createAwsClients(moto.options(), { maxAttempts: 1 });
+const fixture = useMotoPerFile('ore-cli-');
+beforeEach(() => {
+  ({ moto, clients, dir } = fixture);
 });
 
 describe('ore aws (process)', () => {

@@ -1,7 +1,11 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type CommandIo, type CommandProgress, Logger, MantleError, memorySink } from '@mantle/cluster';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { type AwsClients, createAwsClients } from '../src/api/clients.js';
 import { awsCommands } from '../src/commands/index.js';
-import type { Moto } from '../src/testing/moto.js';
+import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
 
 /** What a verb printed through its io, and how it ended. */
 export interface VerbRun {
@@ -87,4 +91,43 @@ export function pattern(length: number, seed: number): Buffer {
   const b = Buffer.alloc(length);
   for (let i = 0; i < length; i += 4) b.writeUInt32LE((i * 2654435761 + seed * 40503 + 1) >>> 0, i);
   return b;
+}
+
+/** One moto per test file, reset before each test, with fresh clients and a scratch directory. */
+export interface MotoPerFile {
+  readonly moto: Moto;
+  readonly clients: AwsClients;
+  readonly dir: string;
+}
+
+/** Registers the file's hooks; read the fields inside tests and hooks (they are set by then). */
+export function useMotoPerFile(dirPrefix: string): MotoPerFile {
+  const state: { moto?: Moto; clients?: AwsClients; dir?: string } = {};
+  beforeAll(async () => {
+    state.moto = await startMoto();
+    process.env.AWS_ACCESS_KEY_ID = motoCredentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = motoCredentials.secretAccessKey;
+    state.dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  });
+  afterAll(async () => {
+    state.clients?.destroy();
+    await state.moto?.stop();
+    if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await state.moto!.reset();
+    state.clients?.destroy();
+    state.clients = createAwsClients(state.moto!.options(), { maxAttempts: 1 });
+  });
+  return {
+    get moto() {
+      return state.moto!;
+    },
+    get clients() {
+      return state.clients!;
+    },
+    get dir() {
+      return state.dir!;
+    },
+  };
 }

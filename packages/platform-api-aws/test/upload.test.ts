@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
@@ -14,12 +13,12 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { ConfigError, Logger, PlatformApiError } from '@mantle/cluster';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients, endpointFor } from '../src/api/clients.js';
-import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type AwsClients, endpointFor } from '../src/api/clients.js';
+import type { Moto } from '../src/testing/moto.js';
 import { uploadNonZeroBlocks } from '../src/upload/blocks.js';
 import { crc32Base64, multipartUpload } from '../src/upload/multipart.js';
-import { pattern, runVerb, sparseImage } from './ore-verbs.js';
+import { pattern, runVerb, sparseImage, useMotoPerFile } from './ore-verbs.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -30,21 +29,9 @@ let dir: string;
 const account = '123456789012';
 const bucket = `kola-images-${account}-us-west-2`;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  process.env.AWS_ACCESS_KEY_ID = motoCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = motoCredentials.secretAccessKey;
-  dir = mkdtempSync(join(tmpdir(), 'ore-upload-'));
-});
-afterAll(async () => {
-  clients?.destroy();
-  await moto?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await moto.reset();
-  clients?.destroy();
-  clients = createAwsClients(moto.options(), { maxAttempts: 1 });
+const fixture = useMotoPerFile('ore-upload-');
+beforeEach(() => {
+  ({ moto, clients, dir } = fixture);
 });
 
 async function makeBucket() {
