@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { PlatformApiError, retry, throwIfAborted } from '@mantle/cluster';
+import { PlatformApiError, retry } from '@mantle/cluster';
+import { sendChunks } from './chunks.js';
 
 export interface BlockUploadInput {
   path: string;
@@ -34,21 +34,6 @@ export function isRetryableUploadError(e: unknown): boolean {
   return !(e instanceof Error && (e.name === 'AbortError' || e.name === 'AbortedError'));
 }
 
-/** Reads exactly `length` bytes at `position` (short reads happen on some file systems). */
-export async function readFully(
-  handle: Awaited<ReturnType<typeof open>>,
-  buffer: Buffer,
-  length: number,
-  position: number,
-): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
-}
-
 /**
  * Streams a raw image block by block, skips blocks that are all zero (a snapshot reads unwritten
  * blocks as zero) and sends the others in parallel. Memory is `parallel` blocks, whatever the size.
@@ -57,64 +42,36 @@ export async function uploadNonZeroBlocks(input: BlockUploadInput): Promise<Bloc
   const { blockSize, size } = input;
   const totalBlocks = Math.ceil(size / blockSize);
   const zero = Buffer.alloc(blockSize);
-  const free: Buffer[] = Array.from({ length: Math.max(1, input.parallel) }, () =>
-    Buffer.allocUnsafe(blockSize),
-  );
   const digests = new Map<number, Buffer>();
-  const inner = new AbortController();
-  const onAbort = () => inner.abort(input.signal.reason);
-  input.signal.addEventListener('abort', onAbort, { once: true });
-  const inflight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
   let bytesSent = 0;
-  const handle = await open(input.path, 'r');
-  try {
-    for (let index = 0; index < totalBlocks && !failure; index++) {
-      throwIfAborted(input.signal, 'uploading blocks');
-      while (free.length === 0) await Promise.race(inflight);
-      if (failure) break;
-      const buffer = free.pop()!;
-      const position = index * blockSize;
-      const length = Math.min(blockSize, size - position);
-      await readFully(handle, buffer, length, position);
+  await sendChunks({
+    path: input.path,
+    size,
+    chunkSize: blockSize,
+    parallel: input.parallel,
+    signal: input.signal,
+    phase: 'uploading blocks',
+    each: ({ index, length, buffer }) => {
       if (length < blockSize) buffer.fill(0, length);
       if (buffer.equals(zero)) {
-        free.push(buffer);
         input.onProgress?.(length);
-        continue;
+        return undefined;
       }
       const digest = createHash('sha256').update(buffer).digest();
       digests.set(index, digest);
       const checksum = digest.toString('base64');
-      const sent: Promise<void> = retry(() => input.put(index, buffer, checksum, inner.signal), {
-        attempts: 3,
-        initialDelayMs: 500,
-        retryable: isRetryableUploadError,
-        signal: inner.signal,
-      })
-        .then(
-          () => {
-            bytesSent += blockSize;
-            input.onProgress?.(length);
-          },
-          (error: unknown) => {
-            failure ??= { error };
-            inner.abort(error);
-          },
-        )
-        .finally(() => {
-          free.push(buffer);
-          inflight.delete(sent);
+      return async (signal) => {
+        await retry(() => input.put(index, buffer, checksum, signal), {
+          attempts: 3,
+          initialDelayMs: 500,
+          retryable: isRetryableUploadError,
+          signal,
         });
-      inflight.add(sent);
-    }
-    await Promise.all(inflight);
-  } finally {
-    input.signal.removeEventListener('abort', onAbort);
-    await handle.close();
-  }
-  if (failure) throw failure.error;
-  throwIfAborted(input.signal, 'uploading blocks');
+        bytesSent += blockSize;
+        input.onProgress?.(length);
+      };
+    },
+  });
   const linear = createHash('sha256');
   for (const index of [...digests.keys()].sort((a, b) => a - b)) linear.update(digests.get(index)!);
   return { totalBlocks, blocksWritten: digests.size, bytesSent, checksum: linear.digest('base64') };

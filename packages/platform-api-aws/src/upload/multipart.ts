@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { type Logger, retry, throwIfAborted } from '@mantle/cluster';
+import { type Logger, retry } from '@mantle/cluster';
 import type { AwsClients } from '../api/clients.js';
 import {
   abortMultipartUpload,
@@ -13,7 +12,8 @@ import {
   type UploadedPart,
   uploadPart,
 } from '../api/s3.js';
-import { isRetryableUploadError, readFully } from './blocks.js';
+import { isRetryableUploadError } from './blocks.js';
+import { sendChunks } from './chunks.js';
 
 const MiB = 1024 * 1024;
 /** S3 allows at most 10,000 parts; parts other than the last are at least 5 MiB. */
@@ -93,70 +93,47 @@ export async function multipartUpload(input: MultipartInput): Promise<MultipartR
   uploadId ??= await createMultipartUpload(clients, bucket, key, signal);
   const id = uploadId;
 
-  const free: Buffer[] = Array.from({ length: parallel }, () => Buffer.allocUnsafe(partSize));
   const done = new Map<number, { etag: string; checksumCrc32?: string }>();
-  const inner = new AbortController();
-  const onAbort = () => inner.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
-  const inflight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
   let bytesSent = 0;
   let partsReused = 0;
-  const handle = await open(input.path, 'r');
-  try {
-    for (let n = 1; n <= partCount && !failure; n++) {
-      throwIfAborted(signal, 'uploading to S3');
-      while (free.length === 0) await Promise.race(inflight);
-      if (failure) break;
-      const buffer = free.pop()!;
-      const position = (n - 1) * partSize;
-      const length = Math.min(partSize, size - position);
-      await readFully(handle, buffer, length, position);
+  await sendChunks({
+    path: input.path,
+    size,
+    chunkSize: partSize,
+    parallel,
+    signal,
+    phase: 'uploading to S3',
+    each: ({ index, length, buffer }) => {
+      const partNumber = index + 1;
       const body = buffer.subarray(0, length);
       // MD5 only to recognise a part already in S3 (its ETag); new parts carry a CRC32,
       // which S3 checks, and hashing every part twice costs CPU the upload needs.
-      const already = existing.get(n);
+      const already = existing.get(partNumber);
       if (
         already &&
         already.size === length &&
         already.etag.replace(/"/g, '') === createHash('md5').update(body).digest('hex')
       ) {
         // the same bytes (their MD5 is the ETag), so their CRC32 is ours when S3 does not list it
-        done.set(n, { etag: already.etag, checksumCrc32: already.checksumCrc32 ?? crc32Base64(body) });
-        partsReused++;
-        free.push(buffer);
-        input.onProgress?.(length);
-        continue;
-      }
-      const partNumber = n;
-      const sent: Promise<void> = retry(
-        () => uploadPart(clients, { bucket, key, uploadId: id, partNumber, body }, inner.signal),
-        { attempts: 4, initialDelayMs: 500, retryable: isRetryableUploadError, signal: inner.signal },
-      )
-        .then(
-          (uploaded) => {
-            done.set(partNumber, uploaded);
-            bytesSent += length;
-            input.onProgress?.(length);
-          },
-          (error: unknown) => {
-            failure ??= { error };
-            inner.abort(error);
-          },
-        )
-        .finally(() => {
-          free.push(buffer);
-          inflight.delete(sent);
+        done.set(partNumber, {
+          etag: already.etag,
+          checksumCrc32: already.checksumCrc32 ?? crc32Base64(body),
         });
-      inflight.add(sent);
-    }
-    await Promise.all(inflight);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    await handle.close();
-  }
-  if (failure) throw failure.error;
-  throwIfAborted(signal, 'uploading to S3');
+        partsReused++;
+        input.onProgress?.(length);
+        return undefined;
+      }
+      return async (inner) => {
+        const uploaded = await retry(
+          () => uploadPart(clients, { bucket, key, uploadId: id, partNumber, body }, inner),
+          { attempts: 4, initialDelayMs: 500, retryable: isRetryableUploadError, signal: inner },
+        );
+        done.set(partNumber, uploaded);
+        bytesSent += length;
+        input.onProgress?.(length);
+      };
+    },
+  });
   await completeMultipartUpload(
     clients,
     {
