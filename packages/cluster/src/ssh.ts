@@ -170,7 +170,6 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Per-attempt handshake limit. */
   attemptTimeoutMs?: number;
-
   hostKeys?: HostKeyStore;
   /** Name the host key is recorded under (the machine id). */
   machine?: string;
@@ -182,10 +181,10 @@ export interface ConnectOptions {
  * handshake (a banner alone is not enough: user-mode NAT accepts TCP at once). A host key mismatch or
  * an abort ends the retries at once.
  *
- * Retries stay at most a second apart: a refused attempt costs nothing, and a longer pause is time
- * the machine sits ready while nobody asks. A refused or reset attempt is repeated after 250 ms. (An attempt that a NAT holds silent is not given up
- * early: QEMU's user-mode network passes it on at its next SYN retransmission once the guest's NIC
- * is up, sooner than a fresh connection would get through.)
+ * Retries stay at most a second apart, and a refused or reset attempt is repeated after 250 ms: it
+ * costs nothing, and a longer pause is time the machine sits ready while nobody asks. (An attempt
+ * that a NAT holds silent is not given up early: QEMU's user-mode network passes it on at its next
+ * SYN retransmission once the guest's NIC is up, sooner than a fresh connection would get through.)
  */
 export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions): Promise<SshClient> {
   const timeoutMs = options.timeoutMs ?? 120_000;

@@ -86,10 +86,8 @@ export function createAwsClients(
     ...(endpoints[service] ? { endpoint: endpoints[service] } : {}),
     ...(credentials ? { credentials } : {}),
   });
-  const s3Agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
-  };
+  // made with the S3 client, so verbs that never talk to S3 hold no agents
+  let s3Agents: { http: HttpAgent; https: HttpsAgent } | undefined;
   const cache = new Map<string, Promise<{ destroy(): void }>>();
   const lazy = <T extends { destroy(): void }>(name: string, make: () => Promise<T>): Promise<T> => {
     let p = cache.get(name);
@@ -103,19 +101,21 @@ export function createAwsClients(
     region,
     ec2: () => lazy('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(base('EC2'))),
     s3: () =>
-      lazy(
-        's3',
-        async () =>
+      lazy('s3', async () => {
+        // Our own keep-alive agents: without them the SDK gives every request that says
+        // `Expect: 100-continue` (each UploadPart) a fresh connection (and TLS handshake), which
+        // it closes after the part.
+        s3Agents = {
+          http: new HttpAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
+          https: new HttpsAgent({ keepAlive: true, maxSockets: s3MaxSockets }),
+        };
+        return new (await import('@aws-sdk/client-s3')).S3Client({
+          ...base('S3'),
           // path-style addressing: emulators and private endpoints have no per-bucket host names
-          new (await import('@aws-sdk/client-s3')).S3Client({
-            ...base('S3'),
-            forcePathStyle: Boolean(endpoints.S3),
-            // Our own keep-alive agents: without them the SDK gives every request that says
-            // `Expect: 100-continue` (each UploadPart) a fresh connection (and TLS handshake), which
-            // it closes after the part.
-            requestHandler: { httpAgent: s3Agents.http, httpsAgent: s3Agents.https },
-          }),
-      ),
+          forcePathStyle: Boolean(endpoints.S3),
+          requestHandler: { httpAgent: s3Agents.http, httpsAgent: s3Agents.https },
+        });
+      }),
     ebs: () => lazy('ebs', async () => new (await import('@aws-sdk/client-ebs')).EBSClient(base('EBS'))),
     sts: () => lazy('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(base('STS'))),
     iam: () => lazy('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(base('IAM'))),
@@ -123,8 +123,9 @@ export function createAwsClients(
     destroy() {
       for (const p of cache.values()) void p.then((c) => c.destroy()).catch(() => {});
       cache.clear();
-      s3Agents.http.destroy();
-      s3Agents.https.destroy();
+      s3Agents?.http.destroy();
+      s3Agents?.https.destroy();
+      s3Agents = undefined;
     },
   };
   return clients;

@@ -78,7 +78,7 @@ export async function sendChunks(input: ChunkPipelineInput): Promise<void> {
 }
 
 /** Reads exactly `length` bytes at `position` (short reads happen on some file systems). */
-export async function readFully(
+async function readFully(
   handle: Awaited<ReturnType<typeof open>>,
   buffer: Buffer,
   length: number,
