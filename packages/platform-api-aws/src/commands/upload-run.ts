@@ -148,6 +148,9 @@ export async function runUpload(input: VerbInput): Promise<number> {
   const platform = parsePlatformOptions(input.platformOptions);
   const { signal, io, log } = input;
   const clients = createAwsClients(platform);
+  // Loading an SDK client takes a few hundred ms: load the upload's own while STS and EC2 answer.
+  // (A failure to load surfaces where the client is first used.)
+  if (!p.sourceSnapshot) (p.method === 's3' ? clients.s3() : clients.ebs()).catch(() => {});
   try {
     const account = await callerAccount(clients, signal);
     const staging = p.sourceObject ?? stagingObject(p, account, clients.region);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { PlatformApiError, retry } from '@mantle/cluster';
-import { sendChunks } from './chunks.js';
+import { retry } from '@mantle/cluster';
+import { isRetryableUploadError, sendChunks } from './chunks.js';
 
 export interface BlockUploadInput {
   path: string;
@@ -23,15 +23,6 @@ export interface BlockUploadResult {
   bytesSent: number;
   /** LINEAR aggregate: base64 SHA-256 over the written blocks' raw SHA-256 digests in index order. */
   checksum: string;
-}
-
-/** 4xx answers other than throttling will not get better by asking again. */
-export function isRetryableUploadError(e: unknown): boolean {
-  if (e instanceof PlatformApiError) {
-    const status = e.details.status;
-    return status === undefined || status >= 500 || status === 429;
-  }
-  return !(e instanceof Error && (e.name === 'AbortError' || e.name === 'AbortedError'));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { throwIfAborted } from '@mantle/cluster';
+import { PlatformApiError, throwIfAborted } from '@mantle/cluster';
 
 /** One chunk of the file, read into a buffer of the pool (`buffer` is `chunkSize` long). */
 export interface Chunk {
@@ -24,6 +24,15 @@ export interface ChunkPipelineInput {
    * (its buffer is reused at once). The sender owns the buffer until it settles.
    */
   each(chunk: Chunk): ((signal: AbortSignal) => Promise<void>) | undefined;
+}
+
+/** 4xx answers other than throttling will not get better by asking again. */
+export function isRetryableUploadError(e: unknown): boolean {
+  if (e instanceof PlatformApiError) {
+    const status = e.details.status;
+    return status === undefined || status >= 500 || status === 429;
+  }
+  return !(e instanceof Error && (e.name === 'AbortError' || e.name === 'AbortedError'));
 }
 
 /**

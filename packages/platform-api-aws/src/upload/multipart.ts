@@ -12,8 +12,7 @@ import {
   type UploadedPart,
   uploadPart,
 } from '../api/s3.js';
-import { isRetryableUploadError } from './blocks.js';
-import { sendChunks } from './chunks.js';
+import { isRetryableUploadError, sendChunks } from './chunks.js';
 
 const MiB = 1024 * 1024;
 /** S3 allows at most 10,000 parts; parts other than the last are at least 5 MiB. */
