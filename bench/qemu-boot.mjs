@@ -3,9 +3,11 @@
 // wall time of the default suite at -j 1 and -j 2, measured in the same run.
 // Goals under TCG on 2 cores: systemd ≤ 30 s, minimal ≤ 7 s; suite at -j 2 ≤ 0.6 × -j 1.
 // BOOTS=3 boots per flavor (0 skips them); SUITE=0 skips the suite runs (several minutes each).
+// With each suite run it prints how many of the host's cores were busy on average (from /proc/stat):
+// the -j 1 run's figure bounds the ratio, as -j 2 cannot do the same work faster than all cores can.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,9 +54,18 @@ for (const [flavor, goal] of boots > 0 ? Object.entries(goals) : []) {
   );
 }
 
+// Busy and total CPU time of the whole host so far (all cores, in clock ticks).
+function hostCpu() {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3] - ticks[4], total }; // idle and iowait are not busy
+}
+
 if (process.env.SUITE !== '0') {
+  const cores = availableParallelism();
   const suite = (j) => {
     const out = join(mkdtempSync(join(tmpdir(), 'bench-suite-')), 'out');
+    const cpu0 = hostCpu();
     const t0 = performance.now();
     const r = spawnSync(
       process.execPath,
@@ -64,14 +75,26 @@ if (process.env.SUITE !== '0') {
         env: { ...process.env, KOLA_INTERNAL_TEST_PLATFORMS: '', KOLA_INTERNAL_TEST_MODULES: '' },
       },
     );
-    const s = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = hostCpu();
+    const busyCores = ((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * cores;
     if (r.status !== 0) console.log(`suite at -j ${j} exited ${r.status} (see ${out})`);
-    return s;
+    console.log(
+      `suite -j ${j}: ${seconds.toFixed(0)} s, ${busyCores.toFixed(2)} of ${cores} cores busy on average`,
+    );
+    return { seconds, busyCores };
   };
   const j1 = suite(1);
   const j2 = suite(2);
+  const ratio = j2.seconds / j1.seconds;
+  // -j 2 runs the same tests, so it needs at least the CPU time -j 1 used: all cores busy throughout
+  // is the best it can do.
+  const floor = j1.busyCores / cores;
   console.log(
-    `default suite: -j 1 ${j1.toFixed(0)} s, -j 2 ${j2.toFixed(0)} s, ratio ${(j2 / j1).toFixed(2)}`,
+    `default suite: -j 1 ${j1.seconds.toFixed(0)} s, -j 2 ${j2.seconds.toFixed(0)} s, ratio ${ratio.toFixed(2)}`,
   );
-  console.log(`goal -j 2 ≤ 0.6 × -j 1: ${j2 / j1 <= 0.6 ? 'met' : 'NOT met'}`);
+  console.log(
+    `lowest ratio this host allows: ${floor.toFixed(2)} (-j 1 kept ${j1.busyCores.toFixed(2)} of ${cores} cores busy)`,
+  );
+  console.log(`goal -j 2 ≤ 0.6 × -j 1: ${ratio <= 0.6 ? 'met' : 'NOT met'}`);
 }
