@@ -9,3 +9,4 @@ export * from './run-setup.js';
 export * from './runner.js';
 export * from './selection.js';
 export * from './test.js';
+export * from './test-durations.js';

@@ -22,12 +22,17 @@ export function tempDir(prefix = 'kola-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A cache of this test process's own, so kola's remembered test durations stay out of the user's. */
+let fakeCache: string | undefined;
+
 /** Environment that exposes the fake platform and the fixture tests to a kola process. */
 export function fakeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  fakeCache ??= tempDir('kola-cli-cache-');
   return {
     ...process.env,
     KOLA_INTERNAL_TEST_PLATFORMS: `fake=${fixturePlatform}`,
     KOLA_INTERNAL_TEST_MODULES: fixtureTests,
+    XDG_CACHE_HOME: fakeCache,
     ...extra,
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -173,6 +173,43 @@ describe('kola run on the fake platform', () => {
     expect(starts).toHaveLength(3);
     // every test started before any finished: they overlapped
     expect(Math.max(...starts)).toBeLessThan(Math.min(...ends));
+  });
+
+  it('with -j, starts the tests that took longest in earlier runs first, and remembers durations', async () => {
+    const cache = tempDir();
+    const file = join(cache, 'kola/durations/fake.json');
+    mkdirSync(join(cache, 'kola/durations'), { recursive: true });
+    writeFileSync(
+      file,
+      JSON.stringify({ version: 1, tests: { 'fixture.slow.a': 5, 'fixture.slow.c': 90_000 } }),
+    );
+    const runOrder = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('=== RUN'))
+        .map((l) => l.slice('=== RUN'.length).trim());
+    const env = fakeEnv({ XDG_CACHE_HOME: cache });
+
+    const parallel = await kola(
+      ['run', 'fixture.slow.*', '-j', '2', ...fakeArgs(tempDir(), join(tempDir(), 'out'))],
+      {
+        env,
+      },
+    );
+    expect(parallel.code).toBe(0);
+    // b was never timed (it may be long), then c (90 s last time) before a (5 ms)
+    expect(runOrder(parallel.stdout)).toEqual(['fixture.slow.b', 'fixture.slow.c', 'fixture.slow.a']);
+    const remembered = readJson<{ tests: Record<string, number> }>(file).tests;
+    expect(Object.keys(remembered).sort()).toEqual(['fixture.slow.a', 'fixture.slow.b', 'fixture.slow.c']);
+    for (const ms of Object.values(remembered)) expect(ms).toBeGreaterThanOrEqual(1500); // each sleeps 1.5 s
+    expect(remembered['fixture.slow.c']).toBeLessThan(90_000);
+
+    // one at a time (the default here), the suite's own order
+    const serial = await kola(['run', 'fixture.slow.*', ...fakeArgs(tempDir(), join(tempDir(), 'out'))], {
+      env,
+    });
+    expect(serial.code).toBe(0);
+    expect(runOrder(serial.stdout)).toEqual(['fixture.slow.a', 'fixture.slow.b', 'fixture.slow.c']);
   });
 
   it('runs tests one at a time by default', async () => {

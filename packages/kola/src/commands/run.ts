@@ -1,14 +1,18 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '@mantle/cluster';
+import { errorMessage, UsageError } from '@mantle/cluster';
 import {
   ConsoleReporter,
   createFileReporters,
   loadDenylist,
+  loadTestDurations,
+  longestFirst,
   multiReporter,
   parseDuration,
   runTests,
+  saveTestDurations,
   selectTests,
+  testDurationsFile,
   writeProperties,
 } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
@@ -61,11 +65,23 @@ export async function runCommand(
     run.log.notice(expired.message);
     for (const test of expired.tests) notes[test.name] = [...(notes[test.name] ?? []), expired.message];
   }
+  // With tests running side by side, the longest go first, so the run does not end with one of them
+  // running alone; one at a time, the order asked for is kept.
+  const durationsFile = testDurationsFile(platform.name);
+  let runOrder = selection.selected;
+  if (parallel > 1) {
+    const durations = loadTestDurations(durationsFile);
+    runOrder = longestFirst(runOrder, durations);
+    if (durations.size)
+      run.log.info('starting the longest tests first, by their durations in earlier runs', {
+        file: durationsFile,
+      });
+  }
   try {
     const props = { cmdline: env.argv.slice(1), platform: platform.name, version: kolaVersion };
     writeProperties(run.outputDir, { ...props, platformProperties: platform.properties(options as never) });
     const result = await runTests({
-      tests: selection.selected,
+      tests: runOrder,
       skipped: selection.skipped,
       platform,
       platformOptions: options,
@@ -83,6 +99,16 @@ export async function runCommand(
       onFlight: (_flight, properties) =>
         writeProperties(run.outputDir, { ...props, platformProperties: properties }),
     });
+    if (!result.interrupted) {
+      try {
+        saveTestDurations(durationsFile, result.results);
+      } catch (e) {
+        run.log.debug('could not remember the test durations', {
+          file: durationsFile,
+          error: errorMessage(e),
+        });
+      }
+    }
     if (opts.tapfile) copyFileSync(join(run.outputDir, 'test.tap'), opts.tapfile);
     for (const message of result.cleanupErrors) run.log.error(message);
     if (result.kept.length) {
