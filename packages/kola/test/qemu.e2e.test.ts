@@ -202,6 +202,14 @@ describe.skipIf(qemuMissing)('kola on qemu', () => {
         result: 'SKIP',
         reason: expect.stringContaining('minimal'),
       });
+      // destroy's ACPI power-off worked (the guest powered itself off; no kill after the grace)
+      const machines = readdirSync(join(out, 'basic')).filter((d) => d.startsWith('qemu-'));
+      expect(machines).toHaveLength(2);
+      for (const m of machines) {
+        const text = readFileSync(join(out, 'basic', m, 'console.txt'), 'utf8');
+        expect(text).toContain('kola-init: power button: powering off');
+        expect(text).toMatch(/reboot: Power down/);
+      }
       noQemuLeft(out);
     },
     minutes(10),

@@ -2,8 +2,11 @@
 # The `minimal` flavor: Debian's cloud kernel + an initramfs with busybox, dropbear, jq and Debian's
 # Ignition. Built without root (apt-get download, dpkg-deb -x, busybox cpio -R 0:0). Sourced by build.sh.
 
-# virtio-net, virtio-rng and fw_cfg are modules in the cloud kernel; insmod order (dependencies first)
+# virtio-net, virtio-rng and fw_cfg are modules in the cloud kernel; insmod order (dependencies first).
 MINIMAL_MODULES='failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_net virtio-rng qemu_fw_cfg'
+# The ACPI power button as an input device, for acpid (kola's destroy presses it); loaded by inittab's
+# acpid entry, beside dropbear's start rather than before it.
+MINIMAL_POWER_MODULES='evdev button'
 MINIMAL_TOP_PACKAGES='busybox-static dropbear-bin jq ignition'
 
 build_flavor() {
@@ -79,10 +82,10 @@ build_flavor() {
     [[ -e $w/x/lib/x86_64-linux-gnu/$lib ]] && cp -L "$w/x/lib/x86_64-linux-gnu/$lib" "$r/lib/x86_64-linux-gnu/"
   done
 
-  # kernel modules, in load order
+  # kernel modules; rcS loads those of load-order, in that order
   local m f
   : >"$r/lib/modules/load-order"
-  for m in $MINIMAL_MODULES; do
+  for m in $MINIMAL_MODULES $MINIMAL_POWER_MODULES; do
     f=$(find "$w/x/lib/modules/$kver" -name "$m.ko*" -print -quit)
     [[ -n $f ]] || die "module $m not found in $kpkg"
     case $f in
@@ -90,7 +93,7 @@ build_flavor() {
       *.ko.xz) xz -dc "$f" >"$r/lib/modules/$m.ko" ;;
       *) die "unsupported module file $f" ;;
     esac
-    echo "$m" >>"$r/lib/modules/load-order"
+    [[ " $MINIMAL_POWER_MODULES " == *" $m "* ]] || echo "$m" >>"$r/lib/modules/load-order"
   done
 
   # users, identity, configuration
