@@ -50,6 +50,30 @@ describe('test durations file', () => {
     expect(testDurationsFile('aws', {})).toMatch(/\/\.cache\/kola\/durations\/aws\.json$/);
   });
 
+  it('keeps the longer of a timed-out test’s durations, and ignores tests that could not show theirs', () => {
+    const file = join(dir(), 'fake.json');
+    saveTestDurations(file, [
+      result('cut', 'PASS', 90_000),
+      result('hung', 'PASS', 1000),
+      result('infra', 'PASS', 30_000),
+    ]);
+    const failed = (name: string, kind: 'timeout' | 'infrastructure' | 'interrupted', ms: number) => ({
+      ...result(name, 'FAIL', ms),
+      failure: { kind, message: kind },
+    });
+    saveTestDurations(file, [
+      failed('cut', 'timeout', 20_000), // e.g. cut short by --max-runtime: it takes at least 20 s
+      failed('hung', 'timeout', 600_000),
+      failed('infra', 'infrastructure', 2),
+      failed('new', 'interrupted', 5),
+    ]);
+    expect(Object.fromEntries(loadTestDurations(file))).toEqual({
+      cut: 90_000,
+      hung: 600_000,
+      infra: 30_000,
+    });
+  });
+
   it('remembers tests that ran, not skipped ones or subtests, and keeps the others', () => {
     const file = join(dir(), 'sub', 'fake.json');
     saveTestDurations(file, [result('old', 'PASS', 7000), result('gone', 'PASS', 1)]);

@@ -44,16 +44,20 @@ export function longestFirst<T extends { name: string }>(tests: T[], durations: 
 }
 
 /**
- * Remembers the durations of the top-level tests that ran (passed or failed; skipped ones did not
- * run), keeping what the file knows of the others. Written to a temporary file and renamed, so a
- * concurrent run reads either the old or the new content.
+ * Remembers the durations of the top-level tests that ran, keeping what the file knows of the
+ * others. Skipped tests did not run, and a test whose machines could not be created or that was
+ * interrupted says nothing of its length; a timed-out test took at least that long. Written to a
+ * temporary file and renamed, so a concurrent run reads either the old or the new content.
  */
 export function saveTestDurations(file: string, results: TestResult[]): void {
   const durations = loadTestDurations(file);
   let changed = false;
   for (const r of results) {
     if (r.parent !== undefined || r.status === 'SKIP') continue;
-    durations.set(r.name, r.durationMs);
+    const kind = r.failure?.kind;
+    if (kind === 'infrastructure' || kind === 'interrupted') continue;
+    const known = durations.get(r.name) ?? 0;
+    durations.set(r.name, kind === 'timeout' ? Math.max(known, r.durationMs) : r.durationMs);
     changed = true;
   }
   if (!changed) return;

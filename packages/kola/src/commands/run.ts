@@ -66,7 +66,7 @@ export async function runCommand(
     for (const test of expired.tests) notes[test.name] = [...(notes[test.name] ?? []), expired.message];
   }
   // With tests running side by side, the longest go first, so the run does not end with one of them
-  // running alone; one at a time, the order asked for is kept.
+  // running alone; one at a time, the suite's order is kept.
   const durationsFile = testDurationsFile(platform.name);
   let runOrder = selection.selected;
   if (parallel > 1) {
