@@ -1,3 +1,4 @@
+export * from './cache-dir.js';
 export * from './cluster.js';
 export * from './disposable.js';
 export * from './errors.js';

@@ -50,9 +50,9 @@ describe('test durations file', () => {
     expect(testDurationsFile('aws', {})).toMatch(/\/\.cache\/kola\/durations\/aws\.json$/);
   });
 
-  it('keeps the longer of a timed-out test’s durations, and ignores tests that could not show theirs', () => {
+  it('keeps the longer of a timed-out test’s durations, and ignores tests that could not show theirs', async () => {
     const file = join(dir(), 'fake.json');
-    saveTestDurations(file, [
+    await saveTestDurations(file, [
       result('cut', 'PASS', 90_000),
       result('hung', 'PASS', 1000),
       result('infra', 'PASS', 30_000),
@@ -61,7 +61,7 @@ describe('test durations file', () => {
       ...result(name, 'FAIL', ms),
       failure: { kind, message: kind },
     });
-    saveTestDurations(file, [
+    await saveTestDurations(file, [
       failed('cut', 'timeout', 20_000), // e.g. cut short by --max-runtime: it takes at least 20 s
       failed('hung', 'timeout', 600_000),
       failed('infra', 'infrastructure', 2),
@@ -74,10 +74,10 @@ describe('test durations file', () => {
     });
   });
 
-  it('remembers tests that ran, not skipped ones or subtests, and keeps the others', () => {
+  it('remembers tests that ran, not skipped ones or subtests, and keeps the others', async () => {
     const file = join(dir(), 'sub', 'fake.json');
-    saveTestDurations(file, [result('old', 'PASS', 7000), result('gone', 'PASS', 1)]);
-    saveTestDurations(file, [
+    await saveTestDurations(file, [result('old', 'PASS', 7000), result('gone', 'PASS', 1)]);
+    await saveTestDurations(file, [
       result('a', 'PASS', 1200),
       result('a/step', 'PASS', 900, 'a'),
       result('b', 'FAIL', 60_000),

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kolaCacheDir } from '@mantle/cluster';
+import { writeFileAtomic } from './output-dir.js';
 import type { TestResult } from './result.js';
 
 /**
@@ -9,8 +10,7 @@ import type { TestResult } from './result.js';
  * the other workers have nothing left to do. A missing or unreadable file only means the given order.
  */
 export function testDurationsFile(platform: string, env: NodeJS.ProcessEnv = process.env): string {
-  const cache = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cache, 'kola', 'durations', `${platform}.json`);
+  return join(kolaCacheDir(env), 'durations', `${platform}.json`);
 }
 
 interface DurationsFileContent {
@@ -46,10 +46,10 @@ export function longestFirst<T extends { name: string }>(tests: T[], durations: 
 /**
  * Remembers the durations of the top-level tests that ran, keeping what the file knows of the
  * others. Skipped tests did not run, and a test whose machines could not be created or that was
- * interrupted says nothing of its length; a timed-out test took at least that long. Written to a
- * temporary file and renamed, so a concurrent run reads either the old or the new content.
+ * interrupted says nothing of its length; a timed-out test took at least that long. Written
+ * atomically, so a concurrent run reads either the old or the new content.
  */
-export function saveTestDurations(file: string, results: TestResult[]): void {
+export async function saveTestDurations(file: string, results: TestResult[]): Promise<void> {
   const durations = loadTestDurations(file);
   let changed = false;
   for (const r of results) {
@@ -65,8 +65,5 @@ export function saveTestDurations(file: string, results: TestResult[]): void {
     version: 1,
     tests: Object.fromEntries([...durations].sort(([a], [b]) => a.localeCompare(b))),
   };
-  mkdirSync(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(content, null, 2)}\n`);
-  renameSync(temporary, file);
+  await writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`);
 }

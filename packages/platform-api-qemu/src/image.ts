@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { access, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { delimiter, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abortReason, ConfigError, type Logger, MantleError } from '@mantle/cluster';
+import { abortReason, ConfigError, kolaCacheDir, type Logger, MantleError } from '@mantle/cluster';
 
 /**
  * kola's test OS image for the qemu platform: built from Debian packages by `image/build.sh` on first
@@ -87,9 +87,7 @@ export function defaultImageDir(): string {
 
 /** `$XDG_CACHE_HOME/kola/images`, else `~/.cache/kola/images`. */
 export function imageCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg?.startsWith('/') ? xdg : join(env.HOME || homedir(), '.cache');
-  return join(base, 'kola', 'images');
+  return join(kolaCacheDir(env), 'images');
 }
 
 async function listFiles(dir: string): Promise<string[]> {

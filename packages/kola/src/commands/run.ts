@@ -101,7 +101,7 @@ export async function runCommand(
     });
     if (!result.interrupted) {
       try {
-        saveTestDurations(durationsFile, result.results);
+        await saveTestDurations(durationsFile, result.results);
       } catch (e) {
         run.log.debug('could not remember the test durations', {
           file: durationsFile,
