@@ -1,9 +1,14 @@
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
-import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeImportSnapshotTasksCommand,
+  DescribeSnapshotsCommand,
+} from '@aws-sdk/client-ec2';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -18,6 +23,7 @@ import { type AwsClients, endpointFor } from '../src/api/clients.js';
 import type { Moto } from '../src/testing/moto.js';
 import { uploadNonZeroBlocks } from '../src/upload/blocks.js';
 import { crc32Base64, multipartUpload } from '../src/upload/multipart.js';
+import { streamOptimizedVmdk, streamVmdkSizeBound } from '../src/upload/stream-vmdk.js';
 import { pattern, runVerb, sparseImage, useMotoPerFile } from './ore-verbs.js';
 
 const KiB = 1024;
@@ -54,6 +60,9 @@ function rawImage(name = 'disk.raw') {
   sparseImage(path, 4 * MiB + 512, writes);
   return { path, size: 4 * MiB + 512, nonZeroBlocks: [0, 3, 8] };
 }
+
+// qemu-img reads back what was uploaded (installed with qemu; the check skips without it)
+const qemuImg = spawnSync('qemu-img', ['--version']).status === 0;
 
 const tagMap = (tags?: Array<{ Key?: string; Value?: string }>) =>
   Object.fromEntries((tags ?? []).map((t) => [t.Key, t.Value]));
@@ -167,7 +176,12 @@ describe('ore aws upload --method ebs', () => {
 });
 
 describe('ore aws upload --method s3', () => {
-  it('uploads to S3, imports, registers and keeps the object with --delete-object=false', async () => {
+  const importedFormats = async () => {
+    const tasks = await (await clients.ec2()).send(new DescribeImportSnapshotTasksCommand({}));
+    return (tasks.ImportSnapshotTasks ?? []).map((t) => t.SnapshotTaskDetail?.Format);
+  };
+
+  it('sends a raw image as a stream-optimized VMDK, imports, registers, and keeps the object with --delete-object=false', async () => {
     await makeBucket();
     const img = rawImage();
     const run = await runVerb(moto, 'upload', {
@@ -181,10 +195,30 @@ describe('ore aws upload --method s3', () => {
     });
     expect(run.error).toBeUndefined();
     const result = run.results[0] as { ami: string; snapshot: string; s3Object: string };
-    expect(result.s3Object).toBe(`s3://${bucket}/via-s3.raw`);
+    expect(result.s3Object).toBe(`s3://${bucket}/via-s3.vmdk`);
     const s3 = await clients.s3();
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'via-s3.raw' }));
-    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(readFileSync(img.path))).toBe(true);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'via-s3.vmdk' }));
+    const object = Buffer.from(await got.Body!.transformToByteArray());
+    expect(object.subarray(0, 4).toString('latin1')).toBe('KDMV');
+    // header and descriptor (64 KiB), the 10 grains of 64 KiB that hold data (this data does not
+    // deflate), a table, the directory, the footer: not the 64 grains of the raw image
+    expect(object.length).toBeLessThan(64 * KiB + 10 * 65 * KiB + 4 * KiB);
+    if (qemuImg) {
+      writeFileSync(join(dir, 'got.vmdk'), object);
+      const back = join(dir, 'got.raw');
+      const convert = spawnSync('qemu-img', [
+        'convert',
+        '-f',
+        'vmdk',
+        '-O',
+        'raw',
+        join(dir, 'got.vmdk'),
+        back,
+      ]);
+      expect(convert.status, String(convert.stderr)).toBe(0);
+      expect(readFileSync(back).equals(readFileSync(img.path))).toBe(true);
+    }
+    expect(await importedFormats()).toEqual(['VMDK']);
     expect(moto.requestCounts().get('ec2:ImportSnapshot')).toBe(1);
     expect(moto.requestCounts().get('ec2:DescribeImportSnapshotTasks')).toBeGreaterThanOrEqual(2);
     const ec2 = await clients.ec2();
@@ -209,6 +243,7 @@ describe('ore aws upload --method s3', () => {
         file: img.path,
         name: 'direct-s3',
         method: 's3',
+        objectFormat: 'raw',
         deleteObject: false,
         pollInterval: '0.05s',
       });
@@ -224,6 +259,7 @@ describe('ore aws upload --method s3', () => {
       new HeadObjectCommand({ Bucket: bucket, Key: 'direct-s3.raw' }),
     );
     expect(got.ContentLength).toBe(img.size);
+    expect(await importedFormats()).toEqual(['RAW']);
   });
 
   it('takes the most specific endpoint, and names a bad one', () => {
@@ -258,7 +294,7 @@ describe('ore aws upload --method s3', () => {
     expect(run.error).toBeUndefined();
     expect((run.results[0] as { s3Object?: string }).s3Object).toBeUndefined();
     const s3 = await clients.s3();
-    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'gone.raw' }))).rejects.toMatchObject({
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'gone.vmdk' }))).rejects.toMatchObject({
       $metadata: { httpStatusCode: 404 },
     });
   });
@@ -320,8 +356,7 @@ describe('ore aws upload --method s3', () => {
       clients,
       bucket,
       key,
-      path,
-      size,
+      body: { path, size },
       parallel: 2,
       partSize: 5 * MiB,
       log: new Logger([]),
@@ -380,6 +415,35 @@ describe('ore aws upload --method s3', () => {
     expect(uploads.Uploads ?? []).toEqual([]);
   });
 
+  it('resumes an interrupted upload of a VMDK stream: the stream is the same bytes again', async () => {
+    await makeBucket();
+    const path = join(dir, 'stream.raw');
+    // 12 MiB that do not deflate: the stream takes three 5 MiB parts
+    const data = randomBytes(12 * MiB);
+    sparseImage(path, 20 * MiB, [{ offset: 4 * MiB, data }]);
+    const stream = () =>
+      streamOptimizedVmdk({ path, size: 20 * MiB, identity: 'same', signal: AbortSignal.timeout(30_000) });
+    const whole: Buffer[] = [];
+    for await (const c of stream().chunks) whole.push(c);
+    const vmdk = Buffer.concat(whole);
+    expect(vmdk.length).toBeGreaterThan(10 * MiB);
+    const key = 'stream.vmdk';
+    await interruptedUpload(key, [vmdk.subarray(0, 5 * MiB), Buffer.alloc(5 * MiB, 7)], true);
+    const result = await multipartUpload({
+      clients,
+      bucket,
+      key,
+      body: { generated: stream().chunks, atMost: streamVmdkSizeBound(20 * MiB) },
+      parallel: 2,
+      partSize: 5 * MiB,
+      log: new Logger([]),
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(result).toEqual({ parts: 3, partsReused: 1, bytesSent: vmdk.length - 5 * MiB });
+    const got = await (await clients.s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(vmdk)).toBe(true);
+  });
+
   it('completes with a composite CRC32 of the parts, and starts again over an upload made without one', async () => {
     await makeBucket();
     const { path, file } = resumeImage();
@@ -430,6 +494,23 @@ describe('ore aws upload: bad input is one line, exit 2, nothing touched', () =>
       'bad --expires-in',
       () => ({ file: rawImage().path, name: 'x-image', expiresIn: 'soon' }),
       /--expires-in "soon"/,
+    ],
+    [
+      '--object-format with --method ebs',
+      () => ({ file: rawImage().path, name: 'x-image', method: 'ebs', objectFormat: 'raw' }),
+      /--object-format: only for --method s3/,
+    ],
+    [
+      '--object-format raw for a VMDK',
+      () => {
+        const p = join(dir, 'real.vmdk');
+        const header = Buffer.alloc(4096);
+        header.write('KDMV', 0, 'latin1');
+        header.writeBigUInt64LE(8n, 12);
+        writeFileSync(p, header);
+        return { file: p, name: 'x-image', objectFormat: 'raw' };
+      },
+      /--object-format raw: .*real\.vmdk is a VMDK/,
     ],
     [
       'a .vmdk without the magic',

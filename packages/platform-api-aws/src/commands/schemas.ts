@@ -26,6 +26,12 @@ export const uploadOptions = z.object({
     .describe(
       'ebs: EBS direct APIs, only non-zero blocks (default for raw); s3: S3 + ImportSnapshot (default for VMDK)',
     ),
+  objectFormat: z
+    .enum(['vmdk', 'raw'])
+    .optional()
+    .describe(
+      'format of the object S3 imports (--method s3). vmdk (default): a raw --file goes as a stream-optimized VMDK made on the way, without its zero grains and deflated; raw: as it is. With --source-object: what the object is (default: by its name)',
+    ),
   bucket: z
     .string()
     .optional()

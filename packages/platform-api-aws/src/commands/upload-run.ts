@@ -22,6 +22,7 @@ import { ownerTag } from '../tags.js';
 import { uploadNonZeroBlocks } from '../upload/blocks.js';
 import { type ImageInfo, inspectImage } from '../upload/image.js';
 import { multipartUpload } from '../upload/multipart.js';
+import { streamOptimizedVmdk, streamVmdkSizeBound } from '../upload/stream-vmdk.js';
 import {
   defaultBucket,
   expiryFrom,
@@ -54,6 +55,10 @@ interface Plan {
   description?: string;
   method: 'ebs' | 's3';
   image?: ImageInfo;
+  /** What ImportSnapshot reads (--method s3). */
+  objectFormat: 'vmdk' | 'raw';
+  /** A raw --file uploaded as the stream-optimized VMDK made from it. */
+  streamVmdk: boolean;
   sourceObject?: { bucket: string; key: string };
   sourceSnapshot?: string;
   diskSizeGib?: number;
@@ -98,6 +103,12 @@ async function plan(raw: unknown): Promise<Plan> {
       );
     method = 's3';
   } else method = o.method ?? 'ebs';
+  if (o.objectFormat && method === 'ebs')
+    throw new UsageError('--object-format: only for --method s3 (ebs sends the raw blocks themselves)');
+  if (o.objectFormat === 'raw' && image?.format === 'vmdk')
+    throw new UsageError(`--object-format raw: ${image.path} is a VMDK`);
+  const objectFormat =
+    o.objectFormat ?? (sourceObject && !sourceObject.key.toLowerCase().endsWith('.vmdk') ? 'raw' : 'vmdk');
   const neededGib = image ? Math.ceil(image.diskSize / GiB) : undefined;
   if (o.diskSizeGib !== undefined && neededGib !== undefined && o.diskSizeGib < neededGib)
     throw new UsageError(`--disk-size-gib ${o.diskSizeGib}: the image needs at least ${neededGib} GiB`);
@@ -113,6 +124,8 @@ async function plan(raw: unknown): Promise<Plan> {
     ...(o.amiDescription ? { description: o.amiDescription } : {}),
     method,
     ...(image ? { image } : {}),
+    objectFormat,
+    streamVmdk: image?.format === 'raw' && objectFormat === 'vmdk',
     ...(sourceObject ? { sourceObject } : {}),
     ...(o.sourceSnapshot ? { sourceSnapshot: o.sourceSnapshot } : {}),
     ...(o.diskSizeGib !== undefined
@@ -245,7 +258,7 @@ function stagingObject(p: Plan, account: string, region: string): { bucket: stri
   const { bucket, key: prefix } = p.bucketUrl
     ? parseS3Url(p.bucketUrl, '--bucket')
     : { bucket: defaultBucket(account, region), key: '' };
-  const file = `${p.name.replace(/[^\w.-]+/g, '_')}.${p.image?.format ?? 'raw'}`;
+  const file = `${p.name.replace(/[^\w.-]+/g, '_')}.${p.objectFormat}`;
   return { bucket, key: prefix ? `${prefix}/${file}` : file };
 }
 
@@ -378,16 +391,27 @@ async function uploadByS3(
   else {
     if (!p.sourceObject) {
       const image = p.image!;
+      // progress is over the image read, whatever the object's size
       const progress = input.io.progress(`upload ${p.name}`, { total: image.size, unit: 'bytes' });
+      const vmdk = p.streamVmdk
+        ? streamOptimizedVmdk({
+            path: image.path,
+            size: image.size,
+            identity: `${p.name}:${image.mtimeMs}`,
+            onRead: (n) => progress.advance(n),
+            signal,
+          })
+        : undefined;
       try {
         const sent = await multipartUpload({
           clients,
           bucket: staging.bucket,
           key: staging.key,
-          path: image.path,
-          size: image.size,
+          body: vmdk
+            ? { generated: vmdk.chunks, atMost: streamVmdkSizeBound(image.size) }
+            : { path: image.path, size: image.size },
           parallel: p.parallel ?? 10,
-          onProgress: (n) => progress.advance(n),
+          ...(vmdk ? {} : { onProgress: (n: number) => progress.advance(n) }),
           log,
           signal,
         }).catch((e: unknown) => {
@@ -397,8 +421,11 @@ async function uploadByS3(
             });
           throw e;
         });
+        const made = vmdk
+          ? ` (a stream-optimized VMDK of ${vmdk.stats.bytesOut} bytes: ${vmdk.stats.zeroGrains} of ${vmdk.stats.grains} grains all zero)`
+          : '';
         progress.done(
-          `${url}: ${sent.parts} parts, ${sent.partsReused} already there, ${sent.bytesSent} bytes sent`,
+          `${url}: ${sent.parts} parts, ${sent.partsReused} already there, ${sent.bytesSent} bytes sent${made}`,
         );
       } finally {
         progress.done();
@@ -409,9 +436,7 @@ async function uploadByS3(
       clients,
       {
         description: p.name,
-        format: (
-          p.image?.format ?? (staging.key.toLowerCase().endsWith('.vmdk') ? 'vmdk' : 'raw')
-        ).toUpperCase() as 'RAW' | 'VMDK',
+        format: p.objectFormat === 'vmdk' ? 'VMDK' : 'RAW',
         bucket: staging.bucket,
         key: staging.key,
         roleName: importRoleName,

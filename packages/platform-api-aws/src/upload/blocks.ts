@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { retry } from '@mantle/cluster';
-import { isRetryableUploadError, sendChunks } from './chunks.js';
+import { fileSource, isRetryableUploadError, sendChunks } from './chunks.js';
 
 export interface BlockUploadInput {
   path: string;
@@ -36,8 +36,7 @@ export async function uploadNonZeroBlocks(input: BlockUploadInput): Promise<Bloc
   const digests = new Map<number, Buffer>();
   let bytesSent = 0;
   await sendChunks({
-    path: input.path,
-    size,
+    source: await fileSource(input.path, size, blockSize),
     chunkSize: blockSize,
     parallel: input.parallel,
     signal: input.signal,

@@ -1,18 +1,23 @@
 import { open } from 'node:fs/promises';
 import { PlatformApiError, throwIfAborted } from '@mantle/cluster';
 
-/** One chunk of the file, read into a buffer of the pool (`buffer` is `chunkSize` long). */
+/** One chunk of the source, filled into a buffer of the pool (`buffer` is `chunkSize` long). */
 export interface Chunk {
   index: number;
-  /** Bytes of the file in this chunk (less than chunkSize only for the last one). */
+  /** Bytes of the source in this chunk (less than chunkSize only for the last one). */
   length: number;
   buffer: Buffer;
 }
 
+/** Where chunks come from: a file read in place, or bytes generated on the way (a VMDK stream). */
+export interface ChunkSource {
+  /** Fills `buffer` with the next bytes, all of it unless the source ends; 0 when it has ended. */
+  fill(buffer: Buffer, index: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface ChunkPipelineInput {
-  path: string;
-  /** Bytes of the file to read. */
-  size: number;
+  source: ChunkSource;
   chunkSize: number;
   /** Chunks in flight at once; also the number of chunk buffers held. */
   parallel: number;
@@ -35,14 +40,57 @@ export function isRetryableUploadError(e: unknown): boolean {
   return !(e instanceof Error && (e.name === 'AbortError' || e.name === 'AbortedError'));
 }
 
+/** The first `size` bytes of a file, chunk by chunk (chunk i at i × chunkSize). */
+export async function fileSource(path: string, size: number, chunkSize: number): Promise<ChunkSource> {
+  const handle = await open(path, 'r');
+  return {
+    async fill(buffer, index) {
+      const position = index * chunkSize;
+      const length = Math.max(0, Math.min(chunkSize, size - position));
+      await readFully(handle, buffer, length, position);
+      return length;
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** Packs the buffers an iterator yields into chunks; the iterator is asked for more only as needed. */
+export function iteratorSource(chunks: AsyncIterator<Buffer>): ChunkSource {
+  let pending: Buffer | undefined;
+  let ended = false;
+  return {
+    async fill(buffer) {
+      let filled = 0;
+      while (filled < buffer.length) {
+        if (!pending?.length) {
+          if (ended) break;
+          const next = await chunks.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          pending = next.value;
+          continue;
+        }
+        const n = pending.copy(buffer, filled);
+        filled += n;
+        pending = pending.subarray(n);
+      }
+      return filled;
+    },
+    async close() {
+      if (!ended) await chunks.return?.(undefined);
+    },
+  };
+}
+
 /**
- * Reads a file chunk by chunk into `parallel` reused buffers and sends up to `parallel` chunks at
+ * Takes a source chunk by chunk into `parallel` reused buffers and sends up to `parallel` chunks at
  * once. The first failed send aborts the others and is thrown once they have settled; nothing new
- * starts after it. Memory is `parallel` chunks, whatever the file's size.
+ * starts after it. Memory is `parallel` chunks, whatever the source's size. The source is closed.
  */
 export async function sendChunks(input: ChunkPipelineInput): Promise<void> {
-  const { chunkSize, size, signal } = input;
-  const count = Math.max(1, Math.ceil(size / chunkSize));
+  const { chunkSize, signal, source } = input;
   const free: Buffer[] = Array.from({ length: Math.max(1, input.parallel) }, () =>
     Buffer.allocUnsafe(chunkSize),
   );
@@ -51,16 +99,23 @@ export async function sendChunks(input: ChunkPipelineInput): Promise<void> {
   signal.addEventListener('abort', onAbort, { once: true });
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
-  const handle = await open(input.path, 'r');
   try {
-    for (let index = 0; index < count && !failure; index++) {
+    for (let index = 0; !failure; index++) {
       throwIfAborted(signal, input.phase);
       while (free.length === 0) await Promise.race(inflight);
       if (failure) break;
       const buffer = free.pop()!;
-      const position = index * chunkSize;
-      const length = Math.min(chunkSize, size - position);
-      await readFully(handle, buffer, length, position);
+      let length: number;
+      try {
+        length = await source.fill(buffer, index);
+      } catch (error) {
+        // a read or generation error: stop the sends in flight too, then report it
+        failure ??= { error };
+        inner.abort(error);
+        break;
+      }
+      // an empty source still makes one (empty) chunk: S3 needs a part to complete an upload
+      if (length === 0 && index > 0) break;
       const send = input.each({ index, length, buffer });
       if (!send) {
         free.push(buffer);
@@ -80,14 +135,14 @@ export async function sendChunks(input: ChunkPipelineInput): Promise<void> {
     await Promise.all(inflight);
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await handle.close();
+    await source.close();
   }
   if (failure) throw failure.error;
   throwIfAborted(signal, input.phase);
 }
 
 /** Reads exactly `length` bytes at `position` (short reads happen on some file systems). */
-async function readFully(
+export async function readFully(
   handle: Awaited<ReturnType<typeof open>>,
   buffer: Buffer,
   length: number,

@@ -8,6 +8,8 @@ export interface ImageInfo {
   size: number;
   /** Bytes of the disk the image describes (the file size for raw, the VMDK capacity otherwise). */
   diskSize: number;
+  /** When the file last changed (the VMDK made from it is the same while this is). */
+  mtimeMs: number;
 }
 
 /** Formats people upload by mistake, by magic at the start of the file. */
@@ -62,7 +64,7 @@ export async function inspectImage(path: string, flag = '--file'): Promise<Image
       // SparseExtentHeader: capacity (sectors) is the little-endian uint64 at offset 12.
       const sectors = head.length >= 20 ? head.readBigUInt64LE(12) : 0n;
       if (sectors === 0n) throw new UsageError(`${flag} ${path}: VMDK header has no capacity`);
-      return { path, format: 'vmdk', size, diskSize: Number(sectors) * 512 };
+      return { path, format: 'vmdk', size, diskSize: Number(sectors) * 512, mtimeMs: stat.mtimeMs };
     }
     if (/\.vmdk$/i.test(path))
       throw new UsageError(`${flag} ${path}: named .vmdk but has no VMDK magic "KDMV" (not a sparse VMDK)`);
@@ -80,7 +82,7 @@ export async function inspectImage(path: string, flag = '--file'): Promise<Image
       throw new UsageError(
         `${flag} ${path}: size ${size} is not a multiple of 512 bytes, so not a raw disk image`,
       );
-    return { path, format: 'raw', size, diskSize: size };
+    return { path, format: 'raw', size, diskSize: size, mtimeMs: stat.mtimeMs };
   } finally {
     await handle.close();
   }
