@@ -299,6 +299,36 @@ describe('ore aws upload --method s3', () => {
     });
   });
 
+  it('fails an import of an object that is not what --object-format says, with the reason', async () => {
+    await makeBucket();
+    const img = rawImage();
+    const staged = await runVerb(moto, 'upload', {
+      file: img.path,
+      name: 'staged',
+      method: 's3',
+      objectFormat: 'raw',
+      deleteObject: false,
+      pollInterval: '0.05s',
+    });
+    expect(staged.error).toBeUndefined();
+    const run = await runVerb(moto, 'upload', {
+      name: 'mislabelled',
+      sourceObject: `s3://${bucket}/staged.raw`,
+      objectFormat: 'vmdk',
+      pollInterval: '0.05s',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.error?.message).toMatch(
+      /import-snap-\S+ of s3:\/\/\S+\/staged\.raw ended deleted: ClientError: Disk validation failed/,
+    );
+    expect(run.results).toEqual([]);
+    // the source object is never deleted, failed import or not
+    const head = await (await clients.s3()).send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'staged.raw' }),
+    );
+    expect(head.ContentLength).toBe(img.size);
+  });
+
   it('takes a VMDK by S3 and refuses it for --method ebs', async () => {
     const path = join(dir, 'disk.vmdk');
     const header = Buffer.alloc(64 * KiB);

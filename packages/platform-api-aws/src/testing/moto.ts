@@ -103,6 +103,8 @@ interface ImportTask {
   format: string;
   size: number;
   snapshotId: string;
+  /** Why the import failed (the task ends "deleted" with this message, as AWS's do). */
+  failure?: string;
   describes: number;
   tags: Array<[string, string]>;
 }
@@ -144,10 +146,12 @@ export async function startMoto(): Promise<Moto> {
   };
   const taskXml = (t: ImportTask) => {
     const completed = t.describes >= 2;
+    const status = !completed ? 'active' : t.failure ? 'deleted' : 'completed';
+    const message = !completed ? 'pending' : (t.failure ?? '');
     return `<importTaskId>${t.id}</importTaskId><description>${xmlEscape(t.description)}</description>
 <snapshotTaskDetail><description>${xmlEscape(t.description)}</description><diskImageSize>${t.size}</diskImageSize><format>${t.format}</format>
-<progress>${completed ? '100' : '42'}</progress><status>${completed ? 'completed' : 'active'}</status><statusMessage>${completed ? '' : 'pending'}</statusMessage>
-${completed ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Bucket>${xmlEscape(t.bucket)}</s3Bucket><s3Key>${xmlEscape(t.key)}</s3Key></userBucket></snapshotTaskDetail>
+<progress>${completed ? '100' : '42'}</progress><status>${status}</status><statusMessage>${xmlEscape(message)}</statusMessage>
+${status === 'completed' ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Bucket>${xmlEscape(t.bucket)}</s3Bucket><s3Key>${xmlEscape(t.key)}</s3Key></userBucket></snapshotTaskDetail>
 <tagSet>${t.tags.map(([k, v]) => `<item><key>${xmlEscape(k)}</key><value>${xmlEscape(v)}</value></item>`).join('')}</tagSet>`;
   };
   const ec2Error = (res: ServerResponse, status: number, code: string, message: string) => {
@@ -160,45 +164,65 @@ ${completed ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Buc
   async function importSnapshot(params: URLSearchParams, region: string, res: ServerResponse) {
     const bucket = params.get('DiskContainer.UserBucket.S3Bucket') ?? '';
     const key = params.get('DiskContainer.UserBucket.S3Key') ?? '';
-    const object = await new Promise<{ status: number; size: number }>((resolve, reject) => {
+    // the object's first sector and size, as the import service reads them
+    const object = await new Promise<{ status: number; size: number; head: Buffer }>((resolve, reject) => {
       const r = request(
         {
           host: '127.0.0.1',
           port: motoPort,
-          method: 'HEAD',
+          method: 'GET',
           path: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
           headers: {
+            range: 'bytes=0-511',
             authorization: `AWS4-HMAC-SHA256 Credential=${motoCredentials.accessKeyId}/20260101/${region}/s3/aws4_request, SignedHeaders=host, Signature=0`,
           },
         },
         (resp) => {
-          resp.resume();
-          resolve({ status: resp.statusCode ?? 0, size: Number(resp.headers['content-length'] ?? 0) });
+          const chunks: Buffer[] = [];
+          resp.on('data', (d: Buffer) => chunks.push(d));
+          resp.on('end', () => {
+            const total = /\/(\d+)$/.exec(String(resp.headers['content-range'] ?? ''))?.[1];
+            resolve({
+              status: resp.statusCode ?? 0,
+              size: Number(total ?? resp.headers['content-length'] ?? 0),
+              head: Buffer.concat(chunks),
+            });
+          });
         },
       );
       r.on('error', reject);
       r.end();
     });
-    if (!bucket || !key || object.status !== 200)
+    if (!bucket || !key || (object.status !== 200 && object.status !== 206))
       return ec2Error(res, 400, 'InvalidParameter', `S3 object s3://${bucket}/${key} does not exist`);
-    const sizeReq = object.size;
-    const az = `${region}a`;
-    const volume = /<volumeId>([^<]+)<\/volumeId>/.exec(
-      await ec2(region, {
-        Action: 'CreateVolume',
-        AvailabilityZone: az,
-        Size: String(Math.max(1, Math.ceil(sizeReq / 2 ** 30))),
-      }),
-    )?.[1];
+    const format = (params.get('DiskContainer.Format') ?? 'RAW').toUpperCase();
+    // AWS accepts the call and fails the task; so does the stand-in, for a VMDK without the magic
+    let failure: string | undefined;
+    let sizeReq = object.size;
+    if (format === 'VMDK') {
+      if (object.head.length < 512 || object.head.subarray(0, 4).toString('latin1') !== 'KDMV')
+        failure = 'ClientError: Disk validation failed [Unsupported VMDK File Format]';
+      else sizeReq = Number(object.head.readBigUInt64LE(12)) * 512; // the disk's capacity
+    }
     const description = params.get('Description') ?? '';
-    const snapshot = /<snapshotId>([^<]+)<\/snapshotId>/.exec(
-      await ec2(region, {
-        Action: 'CreateSnapshot',
-        VolumeId: volume ?? '',
-        Description: `Created by AWS-VMImport service for ${description}`,
-      }),
-    )?.[1];
-    await ec2(region, { Action: 'DeleteVolume', VolumeId: volume ?? '' });
+    let snapshot: string | undefined;
+    if (!failure) {
+      const volume = /<volumeId>([^<]+)<\/volumeId>/.exec(
+        await ec2(region, {
+          Action: 'CreateVolume',
+          AvailabilityZone: `${region}a`,
+          Size: String(Math.max(1, Math.ceil(sizeReq / 2 ** 30))),
+        }),
+      )?.[1];
+      snapshot = /<snapshotId>([^<]+)<\/snapshotId>/.exec(
+        await ec2(region, {
+          Action: 'CreateSnapshot',
+          VolumeId: volume ?? '',
+          Description: `Created by AWS-VMImport service for ${description}`,
+        }),
+      )?.[1];
+      await ec2(region, { Action: 'DeleteVolume', VolumeId: volume ?? '' });
+    }
     const tags: Array<[string, string]> = [];
     for (let i = 1; params.has(`TagSpecification.1.Tag.${i}.Key`); i++)
       tags.push([
@@ -211,8 +235,9 @@ ${completed ? `<snapshotId>${t.snapshotId}</snapshotId>` : ''}<userBucket><s3Buc
       description,
       bucket,
       key,
-      format: (params.get('DiskContainer.Format') ?? 'RAW').toUpperCase(),
+      format,
       size: sizeReq,
+      ...(failure ? { failure } : {}),
       snapshotId: snapshot ?? '',
       describes: 0,
       tags,
