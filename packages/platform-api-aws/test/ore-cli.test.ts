@@ -62,6 +62,10 @@ describe('ore aws (process)', () => {
       '--json',
     ]);
     expect(s3.code).toBe(0);
+    // the raw image went as a VMDK of its one grain that holds data (48 grains of 64 KiB in 3 MiB)
+    expect(s3.stderr).toMatch(
+      /cli-s3\.vmdk: 1 parts, 0 already there, \d+ bytes sent \(a stream-optimized VMDK of \d+ bytes: 47 of 48 grains all zero\)/,
+    );
     const byS3 = JSON.parse(s3.stdout) as { ami: string };
     expect(byS3.ami).toMatch(/^ami-/);
 

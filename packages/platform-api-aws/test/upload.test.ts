@@ -474,6 +474,45 @@ describe('ore aws upload --method s3', () => {
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(vmdk)).toBe(true);
   });
 
+  it('stops a VMDK stream when aborted, leaving the unfinished upload to resume and no object', async () => {
+    await makeBucket();
+    const path = join(dir, 'abort.raw');
+    sparseImage(path, 24 * MiB, [{ offset: 0, data: randomBytes(20 * MiB) }]);
+    const abort = new AbortController();
+    let readAfterAbort = 0;
+    const { chunks } = streamOptimizedVmdk({
+      path,
+      size: 24 * MiB,
+      identity: 'abort',
+      onRead: (n) => {
+        if (abort.signal.aborted) readAfterAbort += n;
+      },
+      signal: abort.signal,
+    });
+    const upload = multipartUpload({
+      clients,
+      bucket,
+      key: 'abort.vmdk',
+      body: { generated: chunks, atMost: streamVmdkSizeBound(24 * MiB) },
+      parallel: 1,
+      partSize: 5 * MiB,
+      onProgress: () => abort.abort(new Error('interrupted')), // after the first part
+      log: new Logger([]),
+      signal: abort.signal,
+    });
+    await expect(upload).rejects.toThrow();
+    // the generator stopped within the reads already ahead of the parts (2 of 4 MiB)
+    expect(readAfterAbort).toBeLessThanOrEqual(8 * MiB);
+    const s3 = await clients.s3();
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect((uploads.Uploads ?? []).map((u) => u.Key)).toEqual(['abort.vmdk']);
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'abort.vmdk' }))).rejects.toMatchObject(
+      {
+        $metadata: { httpStatusCode: 404 },
+      },
+    );
+  });
+
   it('completes with a composite CRC32 of the parts, and starts again over an upload made without one', async () => {
     await makeBucket();
     const { path, file } = resumeImage();
