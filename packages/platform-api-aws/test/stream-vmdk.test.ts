@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { streamOptimizedVmdk } from '../src/upload/stream-vmdk.js';
+import { fitsOneVmdkExtent, streamOptimizedVmdk } from '../src/upload/stream-vmdk.js';
 import { pattern, sparseImage } from './ore-verbs.js';
 
 const KiB = 1024;
@@ -134,6 +134,11 @@ describe('stream-optimized VMDK of a raw image', () => {
     });
     expect(convert.status, convert.stderr).toBe(0);
     expect(readFileSync(back).equals(readFileSync(raw))).toBe(true);
+  });
+
+  it('knows where one extent ends: 2 TiB of stream, addressed in 32-bit sectors', () => {
+    expect(fitsOneVmdkExtent(1024 ** 4)).toBe(true);
+    expect(fitsOneVmdkExtent(2 * 1024 ** 4)).toBe(false);
   });
 
   it('describes an all-zero disk with no grain and no table', async () => {

@@ -582,6 +582,15 @@ describe('ore aws upload: bad input is one line, exit 2, nothing touched', () =>
       /--object-format raw: .*real\.vmdk is a VMDK/,
     ],
     [
+      'a raw image over 2 TiB as one VMDK',
+      () => {
+        const p = join(dir, 'huge.raw');
+        sparseImage(p, 3 * 1024 ** 4, []);
+        return { file: p, name: 'x-image', method: 's3' };
+      },
+      /--object-format vmdk: .*huge\.raw is over 2 TiB.*use --object-format raw or --method ebs/,
+    ],
+    [
       'a .vmdk without the magic',
       () => {
         const p = join(dir, 'fake.vmdk');

@@ -22,7 +22,7 @@ import { ownerTag } from '../tags.js';
 import { uploadNonZeroBlocks } from '../upload/blocks.js';
 import { type ImageInfo, inspectImage } from '../upload/image.js';
 import { multipartUpload } from '../upload/multipart.js';
-import { streamOptimizedVmdk, streamVmdkSizeBound } from '../upload/stream-vmdk.js';
+import { fitsOneVmdkExtent, streamOptimizedVmdk, streamVmdkSizeBound } from '../upload/stream-vmdk.js';
 import {
   defaultBucket,
   expiryFrom,
@@ -109,6 +109,10 @@ async function plan(raw: unknown): Promise<Plan> {
     throw new UsageError(`--object-format raw: ${image.path} is a VMDK`);
   const objectFormat =
     o.objectFormat ?? (sourceObject && !sourceObject.key.toLowerCase().endsWith('.vmdk') ? 'raw' : 'vmdk');
+  if (method === 's3' && objectFormat === 'vmdk' && image?.format === 'raw' && !fitsOneVmdkExtent(image.size))
+    throw new UsageError(
+      `--object-format vmdk: ${image.path} is over 2 TiB, more than one VMDK extent holds; use --object-format raw or --method ebs`,
+    );
   const neededGib = image ? Math.ceil(image.diskSize / GiB) : undefined;
   if (o.diskSizeGib !== undefined && neededGib !== undefined && o.diskSizeGib < neededGib)
     throw new UsageError(`--disk-size-gib ${o.diskSizeGib}: the image needs at least ${neededGib} GiB`);

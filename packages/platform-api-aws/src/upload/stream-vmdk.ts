@@ -117,6 +117,11 @@ function marker(type: number, followingSectors: number): Buffer {
 
 const padding = (length: number) => Buffer.alloc((sector - (length % sector)) % sector);
 
+/** Grain tables address the stream in 32-bit sectors: one extent, and so this stream, stops at 2 TiB. */
+export function fitsOneVmdkExtent(size: number): boolean {
+  return streamVmdkSizeBound(size) / sector <= 0xffff_ffff;
+}
+
 /**
  * The most bytes the VMDK of a raw image of `size` bytes can take: every grain present and
  * incompressible (deflate adds a few bytes, the marker 12, the padding to a sector up to 511),
@@ -143,6 +148,7 @@ export function streamOptimizedVmdk(input: StreamVmdkInput): {
 async function* generate(input: StreamVmdkInput, stats: StreamVmdkStats): AsyncGenerator<Buffer> {
   const { size, signal } = input;
   if (size % sector !== 0) throw new Error(`image size ${size} is not a multiple of ${sector}`);
+  if (!fitsOneVmdkExtent(size)) throw new Error(`image size ${size} is more than one VMDK extent holds`);
   const level = input.level ?? 1;
   const capacity = BigInt(size / sector);
   const desc = descriptor(capacity, input.identity);
