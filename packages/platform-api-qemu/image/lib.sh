@@ -84,9 +84,24 @@ json_str() {
   printf '"%s"' "$s"
 }
 
+# pvh_kernel OUT: OUT/vmlinux, the ELF inside OUT/vmlinuz, when QEMU can boot it at its PVH entry
+# (no firmware setup, no decompression: ~0.9 s less per boot under TCG); sets M_KERNEL to the file
+# to boot. Needs node, which runs kola ($KOLA_NODE); without it, or for another kernel, vmlinuz.
+pvh_kernel() {
+  local out=$1 why
+  M_KERNEL=vmlinuz
+  if why=$("${KOLA_NODE:-node}" "$KOLA_IMAGE_DIR/pvh-kernel.mjs" "$out/vmlinuz" "$out/vmlinux" 2>&1); then
+    M_KERNEL=vmlinux
+    progress "kernel: vmlinux, booted at its PVH entry"
+  else
+    progress "kernel: vmlinuz (${why:-no reason given})"
+  fi
+}
+
 # write_manifest OUT key=value... ; packages come from OUT/packages.txt (name=version lines)
 write_manifest() {
   local out=$1
+  pvh_kernel "$out"
   local pkgs first=1 p
   pkgs='['
   while IFS= read -r p; do
@@ -104,7 +119,7 @@ write_manifest() {
     printf '{\n'
     printf '  "flavor": %s,\n' "$(json_str "$KOLA_FLAVOR")"
     printf '  "hash": %s,\n' "$(json_str "$KOLA_IMAGE_HASH")"
-    printf '  "kernel": "vmlinuz",\n'
+    printf '  "kernel": %s,\n' "$(json_str "$M_KERNEL")"
     [[ -n ${M_INITRD:-} ]] && printf '  "initrd": %s,\n' "$(json_str "$M_INITRD")"
     [[ -n ${M_DISK:-} ]] && printf '  "disk": %s,\n' "$(json_str "$M_DISK")"
     printf '  "diskFormat": "raw",\n'

@@ -398,7 +398,13 @@ async function build(
   );
   const started = Date.now();
   const child = spawn(cmd, args, {
-    env: { ...(options.env ?? process.env), KOLA_IMAGE_HASH: hash, KOLA_IMAGE_TMPDIR: tmp },
+    // KOLA_NODE: the image build runs image/pvh-kernel.mjs with the node that runs kola
+    env: {
+      KOLA_NODE: process.execPath,
+      ...(options.env ?? process.env),
+      KOLA_IMAGE_HASH: hash,
+      KOLA_IMAGE_TMPDIR: tmp,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so an abort reaches mmdebstrap, apt, dpkg …
   });
