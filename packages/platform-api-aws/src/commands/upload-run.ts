@@ -109,9 +109,11 @@ async function plan(raw: unknown): Promise<Plan> {
     throw new UsageError(`--object-format raw: ${image.path} is a VMDK`);
   const objectFormat =
     o.objectFormat ?? (sourceObject && !sourceObject.key.toLowerCase().endsWith('.vmdk') ? 'raw' : 'vmdk');
-  if (method === 's3' && objectFormat === 'vmdk' && image?.format === 'raw' && !fitsOneVmdkExtent(image.size))
+  // the raw file that goes to S3 as the VMDK made from it
+  const vmdkOf = method === 's3' && objectFormat === 'vmdk' && image?.format === 'raw' ? image : undefined;
+  if (vmdkOf && !fitsOneVmdkExtent(vmdkOf.size))
     throw new UsageError(
-      `--object-format vmdk: ${image.path} is over 2 TiB, more than one VMDK extent holds; use --object-format raw or --method ebs`,
+      `--object-format vmdk: ${vmdkOf.path} is over 2 TiB, more than one VMDK extent holds; use --object-format raw or --method ebs`,
     );
   const neededGib = image ? Math.ceil(image.diskSize / GiB) : undefined;
   if (o.diskSizeGib !== undefined && neededGib !== undefined && o.diskSizeGib < neededGib)
@@ -129,7 +131,7 @@ async function plan(raw: unknown): Promise<Plan> {
     method,
     ...(image ? { image } : {}),
     objectFormat,
-    streamVmdk: image?.format === 'raw' && objectFormat === 'vmdk',
+    streamVmdk: vmdkOf !== undefined,
     ...(sourceObject ? { sourceObject } : {}),
     ...(o.sourceSnapshot ? { sourceSnapshot: o.sourceSnapshot } : {}),
     ...(o.diskSizeGib !== undefined

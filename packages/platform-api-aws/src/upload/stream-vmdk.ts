@@ -58,6 +58,10 @@ const readBytes = 4 * 1024 * 1024;
 /** Reads whose grains may be deflating at once: memory is about twice this many reads, in and out. */
 const readsAhead = 2;
 
+/** Sectors before the first grain: header and descriptor, rounded up to a grain boundary. */
+const overheadSectors = (descriptorSectors: number) =>
+  Math.ceil((1 + descriptorSectors) / grainSectors) * grainSectors;
+
 function header(capacitySectors: bigint, descriptorSectors: number, gdOffset: bigint): Buffer {
   const h = Buffer.alloc(sector);
   h.write('KDMV', 0, 'latin1');
@@ -70,8 +74,7 @@ function header(capacitySectors: bigint, descriptorSectors: number, gdOffset: bi
   h.writeUInt32LE(entriesPerTable, 44);
   h.writeBigUInt64LE(0n, 48); // no redundant grain directory
   h.writeBigUInt64LE(gdOffset, 56);
-  // grains start at the first grain boundary after header and descriptor
-  h.writeBigUInt64LE(BigInt(Math.ceil((1 + descriptorSectors) / grainSectors) * grainSectors), 64);
+  h.writeBigUInt64LE(BigInt(overheadSectors(descriptorSectors)), 64);
   h.writeUInt8(0, 72); // clean
   h.write('\n \r\n', 73, 'latin1'); // lets readers detect a file mangled by newline conversion
   h.writeUInt16LE(compressDeflate, 77);
@@ -156,16 +159,14 @@ async function* generate(input: StreamVmdkInput, stats: StreamVmdkStats): AsyncG
   const directoryEntries = Math.ceil(Number(capacity) / tableCoverage);
   const directory = Buffer.alloc(Math.ceil((directoryEntries * 4) / sector) * sector);
   /** Bytes of VMDK laid out so far: where the next piece goes, in the stream. */
-  let offset = 0;
+  let offset = overheadSectors(descSectors) * sector;
   const emit = (parts: Buffer[]): Buffer => {
     const out = Buffer.concat(parts);
     stats.bytesOut += out.length;
     return out;
   };
 
-  const head = header(capacity, descSectors, gdAtEnd);
-  offset = Number(head.readBigUInt64LE(64)) * sector;
-  yield emit([head, desc, Buffer.alloc(offset - sector - desc.length)]);
+  yield emit([header(capacity, descSectors, gdAtEnd), desc, Buffer.alloc(offset - sector - desc.length)]);
 
   let table: Buffer | undefined;
   let tableIndex = -1;
@@ -211,8 +212,7 @@ async function* generate(input: StreamVmdkInput, stats: StreamVmdkStats): AsyncG
       for (const { grain, data } of await next.deflated) {
         const index = Math.floor(grain / entriesPerTable);
         if (index !== tableIndex) {
-          const flushed = flushTable();
-          parts.push(...flushed);
+          parts.push(...flushTable());
           table = Buffer.alloc(tableSectors * sector);
           tableIndex = index;
         }
