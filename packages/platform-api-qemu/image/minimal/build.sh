@@ -4,8 +4,8 @@
 
 # virtio-net, virtio-rng and fw_cfg are modules in the cloud kernel; insmod order (dependencies first).
 MINIMAL_MODULES='failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_net virtio-rng qemu_fw_cfg'
-# The ACPI power button as an input device, for acpid (kola's destroy presses it); loaded by inittab's
-# acpid entry, beside dropbear's start rather than before it.
+# The ACPI power button as an input device, for acpid (kola's destroy presses it); listed in
+# lib/modules/power-modules, which inittab's acpid entry loads beside dropbear's start, not before it.
 MINIMAL_POWER_MODULES='evdev button'
 MINIMAL_TOP_PACKAGES='busybox-static dropbear-bin jq ignition'
 
@@ -85,6 +85,7 @@ build_flavor() {
   # kernel modules; rcS loads those of load-order, in that order
   local m f
   : >"$r/lib/modules/load-order"
+  echo "$MINIMAL_POWER_MODULES" >"$r/lib/modules/power-modules"
   for m in $MINIMAL_MODULES $MINIMAL_POWER_MODULES; do
     f=$(find "$w/x/lib/modules/$kver" -name "$m.ko*" -print -quit)
     [[ -n $f ]] || die "module $m not found in $kpkg"
