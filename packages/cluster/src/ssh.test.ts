@@ -100,6 +100,15 @@ describe('ssh against the mock server', () => {
     expect((await execSsh(client, 'echo up')).stdout).toBe('up\n');
   });
 
+  it('authenticates with its key straight away, without first asking with method "none"', async () => {
+    const requests: string[] = [];
+    const server = await serve({
+      onAuthentication: (method, signed) => requests.push(`${method}${signed ? ' signed' : ''}`),
+    });
+    await connect(server);
+    expect(requests).toEqual(['publickey', 'publickey signed']);
+  });
+
   it('runs commands in cwd with env, returning stdout, stderr and the exit code', async () => {
     const server = await serve({ env: { GREETING: 'hi' } });
     const client = await connect(server);

@@ -36,6 +36,8 @@ export interface MockSshServerOptions {
   port?: number;
   /** Called with every command before it runs. */
   onExec?: (command: string) => void;
+  /** Called with the method of every authentication request ("none", "publickey", …). */
+  onAuthentication?: (method: string, signed: boolean) => void;
   /** Handles special commands itself (write to the channel, exit, end); returns true when it did. */
   handleExec?: (command: string, channel: ssh2.ServerChannel) => boolean;
 }
@@ -112,6 +114,7 @@ export async function startMockSshServer(options: MockSshServerOptions): Promise
     client.on('end', killAll);
 
     client.on('authentication', (ctx) => {
+      options.onAuthentication?.(ctx.method, ctx.method === 'publickey' && ctx.signature !== undefined);
       if (ctx.method !== 'publickey' || (options.user !== undefined && ctx.username !== options.user)) {
         return ctx.reject(['publickey']);
       }
