@@ -9,6 +9,10 @@ die() {
   printf 'error: %s\n' "$*" >&2
   exit 1
 }
+# Kernel arguments both flavors boot with. cryptomgr.notests: the kernel runs a self-test of every
+# crypto algorithm it registers, which tests the kernel, not anything these images are for, and took
+# ~0.5 s of each boot under TCG (A/B, 5 minimal boots each: /init at 2.79 s with it, 3.29 s without).
+KOLA_KERNEL_ARGS='cryptomgr.notests'
 # exit 3: a host tool is missing (ensureImage turns this into a ConfigError naming the apt command)
 need_tools() {
   local missing=() t

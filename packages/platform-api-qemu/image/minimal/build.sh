@@ -144,5 +144,5 @@ EOF
 
   M_INITRD=initramfs.cpio
   M_DISK=
-  M_APPEND='console=ttyS0 rdinit=/init'
+  M_APPEND="console=ttyS0 rdinit=/init $KOLA_KERNEL_ARGS"
 }

@@ -79,5 +79,5 @@ build_flavor() {
   M_DISK=rootfs.raw
   M_INITRD=
   # net.ifnames=0: kola-init brings eth0 up before udev runs, and udev cannot rename a NIC that is up
-  M_APPEND='console=ttyS0 root=/dev/nvme0n1 rw init=/usr/local/sbin/kola-init net.ifnames=0'
+  M_APPEND="console=ttyS0 root=/dev/nvme0n1 rw init=/usr/local/sbin/kola-init net.ifnames=0 $KOLA_KERNEL_ARGS"
 }
