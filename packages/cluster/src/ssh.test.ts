@@ -396,10 +396,96 @@ describe('connection resets before the handshake', () => {
     // names why the attempts failed, not only that time ran out (even when the deadline cut one short)
     expect((error as Error).message).toMatch(/timed out after .*: .*(ECONNRESET|[Cc]onnection|closed)/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
-    // pauses of 0.25, 0.5, then at most 1 s: attempts at 0, .25, .75, 1.75, 2.75, 3.75, 4.75 s
-    // (a backoff doubling on to 2 and 4 s would make 5)
-    expect(n).toBeGreaterThanOrEqual(7);
+    // a reset and a close before the greeting both mean "up, not listening yet": asked again every
+    // 250 ms, about 20 times in 5 s (backing off to 1 s would make 7)
+    expect(n).toBeGreaterThanOrEqual(15);
     dropper.close();
+  });
+
+  /**
+   * A TCP proxy in front of an SSH server. `hold(n)` says whether connection n (from 1) is held
+   * silent, as QEMU's user-mode NAT holds one whose SYN has not reached the guest; the others are
+   * passed on, the server's first bytes after `greetDelayMs`.
+   */
+  async function proxy(target: number, hold: (n: number) => boolean, greetDelayMs = 0) {
+    const { createServer, connect } = await import('node:net');
+    const events: string[] = [];
+    let n = 0;
+    const server = createServer((downstream) => {
+      const id = ++n;
+      downstream.on('error', () => {});
+      downstream.on('close', () => events.push(`${id} closed`));
+      if (hold(id)) return events.push(`${id} held`);
+      events.push(`${id} passed`);
+      const upstream = connect(target, '127.0.0.1');
+      upstream.on('error', () => downstream.destroy());
+      let first = true;
+      upstream.on('data', (chunk) => {
+        if (!first) return downstream.write(chunk);
+        first = false;
+        upstream.pause();
+        setTimeout(() => {
+          downstream.write(chunk);
+          upstream.resume();
+        }, greetDelayMs);
+      });
+      downstream.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('close', () => downstream.destroy());
+      downstream.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, events, close: () => server.close() };
+  }
+
+  it('does not wait on a connection held silent: another one started alongside gets through', async () => {
+    const identity = generateSshIdentity();
+    const server = await startMockSshServer({ authorizedKeys: identity.authorizedKeys, cwd: tmpdir() });
+    const nat = await proxy(server.port, (n) => n === 1);
+    try {
+      const started = Date.now();
+      const client = await connectSsh(
+        { host: '127.0.0.1', port: nat.port },
+        { identity, timeoutMs: 20_000, attemptTimeoutMs: 10_000, hedgeAfterMs: 300 },
+      );
+      // within the held connection's 10 s, not after it
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await execSsh(client, 'echo up')).stdout).toBe('up\n');
+      client.end();
+      await sleep(100);
+      // the held one was given up as soon as the other was greeted
+      expect(nat.events.slice(0, 3)).toEqual(['1 held', '2 passed', '1 closed']);
+    } finally {
+      nat.close();
+      await server.close();
+    }
+  });
+
+  it('a server slow to greet gets extra connections, closed before any key exchange', async () => {
+    const identity = generateSshIdentity();
+    const auth: string[] = [];
+    const server = await startMockSshServer({
+      authorizedKeys: identity.authorizedKeys,
+      cwd: tmpdir(),
+      onAuthentication: (method) => auth.push(method),
+    });
+    const slow = await proxy(server.port, () => false, 800);
+    try {
+      const client = await connectSsh(
+        { host: '127.0.0.1', port: slow.port },
+        { identity, timeoutMs: 20_000, hedgeAfterMs: 300 },
+      );
+      expect((await execSsh(client, 'echo up')).stdout).toBe('up\n');
+      client.end();
+      await sleep(100);
+      const passed = slow.events.filter((e) => e.endsWith('passed')).length;
+      expect(passed).toBeGreaterThanOrEqual(2); // hedged at 0.3 and 0.6 s while the first waited 0.8 s
+      expect(passed).toBeLessThanOrEqual(4);
+      expect(slow.events.filter((e) => e.endsWith('closed')).length).toBe(passed);
+      expect(auth).toEqual(['publickey', 'publickey']); // one connection authenticated, the rest never got that far
+    } finally {
+      slow.close();
+      await server.close();
+    }
   });
 
   it('asks again after 250 ms while the port refuses, and backs off on other failures', async () => {

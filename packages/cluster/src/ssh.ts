@@ -168,8 +168,10 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Retry until this deadline (mantle retried a fixed 7 times). */
   timeoutMs?: number;
-  /** Per-attempt handshake limit. */
+  /** Per-attempt limit, for the server's greeting and again for the handshake. */
   attemptTimeoutMs?: number;
+  /** While no server has greeted for this long, another connection is started alongside (default 1 s). */
+  hedgeAfterMs?: number;
   hostKeys?: HostKeyStore;
   /** Name the host key is recorded under (the machine id). */
   machine?: string;
@@ -182,9 +184,8 @@ export interface ConnectOptions {
  * an abort ends the retries at once.
  *
  * Retries stay at most a second apart, and a refused or reset attempt is repeated after 250 ms: it
- * costs nothing, and a longer pause is time the machine sits ready while nobody asks. (An attempt
- * that a NAT holds silent is not given up early: QEMU's user-mode network passes it on at its next
- * SYN retransmission once the guest's NIC is up, sooner than a fresh connection would get through.)
+ * costs nothing, and a longer pause is time the machine sits ready while nobody asks. An attempt a
+ * NAT holds silent is kept, and fresh connections are started alongside it (`dialUntilGreeted`).
  */
 export async function connectSsh(endpoint: SshEndpoint, options: ConnectOptions): Promise<SshClient> {
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -265,7 +266,10 @@ async function connectOnce(
   signal: AbortSignal,
 ): Promise<SshClient> {
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 15_000;
-  const sock = await dialer(endpoint, signal);
+  const sock = await dialUntilGreeted(endpoint, dialer, signal, {
+    hedgeAfterMs: options.hedgeAfterMs ?? 1000,
+    silentLimitMs: attemptTimeoutMs,
+  });
   return new Promise<SshClient>((resolve, reject) => {
     const client = new Client();
     let hostKeyError: HostKeyMismatchError | undefined;
@@ -307,6 +311,95 @@ async function connectOnce(
         return hostKeyError === undefined;
       },
     });
+  });
+}
+
+/**
+ * Dials until a server speaks first, as SSH servers do, and resolves with that stream, its first bytes
+ * put back for ssh2 to read. QEMU's user-mode NAT accepts every connection at once and holds it while
+ * its SYN to the guest goes unanswered (the guest has no address yet), trying again only seconds
+ * later, while a fresh connection reaches the guest at once. So while nothing has been heard, another
+ * connection is started every `hedgeAfterMs` alongside the others, and the first one greeted wins.
+ * The rest are closed before any key exchange: a server that is only slow to greet pays a forked child
+ * per second of delay, not handshakes. A reset, a refusal or a close before the greeting means the
+ * machine is up and not listening yet: every attempt is dropped and the caller asks again shortly.
+ */
+function dialUntilGreeted(
+  endpoint: SshEndpoint,
+  dialer: Dialer,
+  signal: AbortSignal,
+  limits: { hedgeAfterMs: number; silentLimitMs: number },
+): Promise<Duplex> {
+  return new Promise<Duplex>((resolve, reject) => {
+    const open = new Map<Duplex, () => void>(); // attempt -> detaches its listeners
+    const stopDials = new AbortController(); // dials still in flight once it is decided
+    const dialSignal = AbortSignal.any([signal, stopDials.signal]);
+    let dialing = 0;
+    let settled = false;
+    let hedgeTimer: NodeJS.Timeout | undefined;
+    const settle = (winner: Duplex | undefined, error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(hedgeTimer);
+      signal.removeEventListener('abort', onAbort);
+      stopDials.abort();
+      for (const [sock, detach] of open) {
+        detach();
+        if (sock !== winner) sock.destroy();
+      }
+      open.clear();
+      if (winner) resolve(winner);
+      else reject(error);
+    };
+    const onAbort = () => settle(undefined, abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const failed = (sock: Duplex | undefined, error: unknown) => {
+      if (sock) {
+        open.get(sock)?.();
+        open.delete(sock);
+        sock.destroy();
+      }
+      if (isRefusal(error) || (open.size === 0 && dialing === 0)) settle(undefined, error);
+    };
+    const watch = (sock: Duplex) => {
+      const silent = setTimeout(
+        () => failed(sock, new Error(`no SSH greeting within ${limits.silentLimitMs / 1000} s`)),
+        limits.silentLimitMs,
+      );
+      const onData = (chunk: Buffer) => {
+        sock.pause();
+        sock.unshift(chunk);
+        settle(sock);
+      };
+      const onError = (e: Error) => failed(sock, e);
+      // the user-mode NAT passes a guest's reset on as a close
+      const onClosed = () =>
+        failed(
+          sock,
+          Object.assign(new Error('connection closed before the SSH server greeted'), { code: 'ECONNRESET' }),
+        );
+      sock.on('data', onData).on('error', onError).on('end', onClosed).on('close', onClosed);
+      open.set(sock, () => {
+        clearTimeout(silent);
+        sock.off('data', onData).off('error', onError).off('end', onClosed).off('close', onClosed);
+      });
+    };
+    const start = () => {
+      dialing++;
+      dialer(endpoint, dialSignal).then(
+        (sock) => {
+          dialing--;
+          if (settled) sock.destroy();
+          else watch(sock);
+        },
+        (e: unknown) => {
+          dialing--;
+          if (!settled) failed(undefined, e);
+        },
+      );
+      hedgeTimer = setTimeout(start, limits.hedgeAfterMs);
+    };
+    start();
   });
 }
 
