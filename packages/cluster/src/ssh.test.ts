@@ -488,6 +488,21 @@ describe('connection resets before the handshake', () => {
     }
   });
 
+  it('names why the attempts failed when connections keep being started until the deadline', async () => {
+    const identity = generateSshIdentity();
+    // every dial gives up after 300 ms while a new one starts every 100 ms: never all failed at once
+    const dialer = () =>
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('connect to 10.0.0.9:22 timed out')), 300),
+      );
+    const error = await connectSsh(
+      { host: '10.0.0.9', port: 22 },
+      { identity, dialer, timeoutMs: 1000, hedgeAfterMs: 100 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SshConnectError);
+    expect((error as Error).message).toMatch(/timed out after .*: connect to 10\.0\.0\.9:22 timed out/);
+  });
+
   it('asks again after 250 ms while the port refuses, and backs off on other failures', async () => {
     const identity = generateSshIdentity();
     const attempts = async (code: string) => {

@@ -351,9 +351,11 @@ function dialUntilGreeted(
       if (winner) resolve(winner);
       else reject(error);
     };
-    const onAbort = () => settle(undefined, abortReason(signal));
+    let lastFailure: unknown; // what the deadline's error names: why the attempts got nowhere
+    const onAbort = () => settle(undefined, lastFailure ?? abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     const failed = (sock: Duplex | undefined, error: unknown) => {
+      lastFailure = error;
       if (sock) {
         open.get(sock)?.();
         open.delete(sock);
