@@ -17,7 +17,10 @@ if (!bzImagePath || !outPath) {
 
 class NotPvh extends Error {}
 
-/** The kernel's legacy LZ4 frame: a magic, then blocks of (LE size, LZ4 block), up to `end`. */
+/**
+ * The kernel's legacy LZ4 frame: a magic, then blocks of (LE size, LZ4 block) until the end of `src`;
+ * `expectedSize` is the uncompressed size the build appended, which the blocks must fill exactly.
+ */
 function lz4Legacy(src, expectedSize) {
   const out = Buffer.allocUnsafe(expectedSize);
   let op = 0;
