@@ -10,6 +10,11 @@ export interface Flight extends AsyncDisposable {
   name: string;
   platform: string;
   clusters: readonly Cluster[];
+  /**
+   * What the flight resolved from its options (the AMI id behind a name, the image path, the kernel
+   * version, the accelerator): merged over `platform.properties(options)` in properties.json.
+   */
+  properties(): Record<string, unknown>;
   newCluster(config?: Partial<ClusterConfig>, options?: { signal?: AbortSignal }): Promise<Cluster>;
   destroy(): Promise<void>;
 }
@@ -30,6 +35,11 @@ export abstract class BaseFlight implements Flight {
   }
 
   protected abstract createCluster(config: ClusterConfig): Promise<BaseCluster>;
+
+  /** Nothing resolved beyond the options, unless the platform says otherwise. */
+  properties(): Record<string, unknown> {
+    return {};
+  }
 
   /** Deletes what the flight made (key pairs, networks). Must succeed when already gone. */
   protected async destroyFlightResources(): Promise<void> {}

@@ -61,11 +61,29 @@ export interface CommandArgument {
   variadic?: boolean;
 }
 
+/** What an ore verb's `run` receives: both option sets parsed by their schemas, with their types. */
+export interface CommandInput<
+  PS extends PlatformOptionsSchema = PlatformOptionsSchema,
+  VS extends PlatformOptionsSchema = PlatformOptionsSchema,
+> {
+  /** This verb's options, resolved (flags > env > defaults) and validated by its schema. */
+  options: z.output<VS>;
+  /** The platform's options, resolved and validated by the platform's schema. */
+  platformOptions: z.output<PS>;
+  args: string[];
+  log: Logger;
+  signal: AbortSignal;
+  io: CommandIo;
+}
+
 /**
  * One `ore <platform> <verb>`; declared without any CLI library so platforms stay CLI-agnostic.
  * Keep the declaration cheap (zod only) and import the implementation inside `run`.
  */
-export interface PlatformCommand {
+export interface PlatformCommand<
+  PS extends PlatformOptionsSchema = PlatformOptionsSchema,
+  VS extends PlatformOptionsSchema = PlatformOptionsSchema,
+> {
   name: string;
   description: string;
   arguments?: CommandArgument[];
@@ -73,17 +91,19 @@ export interface PlatformCommand {
    * The verb's own flags: `--<kebab-key>`, with `.meta({ aliases })` for old spellings. The
    * platform's options are added by ore under the same names as kola's (`--aws-region`, …).
    */
-  options?: PlatformOptionsSchema;
-  run(input: {
-    /** This verb's options, resolved and validated by its schema. */
-    options: Record<string, unknown>;
-    /** The platform's options, resolved and validated by the platform's schema. */
-    platformOptions: unknown;
-    args: string[];
-    log: Logger;
-    signal: AbortSignal;
-    io: CommandIo;
-  }): Promise<number | undefined>;
+  options?: VS;
+  run(input: CommandInput<PS, VS>): Promise<number | undefined>;
+}
+
+/**
+ * Declares an ore verb of the platform whose options schema is given (only its type is used), so
+ * `run` sees both option sets typed.
+ */
+export function defineCommand<PS extends PlatformOptionsSchema, VS extends PlatformOptionsSchema>(
+  _platformOptions: PS,
+  command: PlatformCommand<PS, VS> & { options: VS },
+): PlatformCommand<PS, VS> {
+  return command;
 }
 
 export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
@@ -110,7 +130,7 @@ export interface Platform<S extends PlatformOptionsSchema = PlatformOptionsSchem
    * kinds bound to these options. Absent = the platform leaks nothing that outlives kola (qemu).
    */
   gc?(options: z.output<S>, ctx: GcOpenContext): Promise<GcSession>;
-  commands?: PlatformCommand[];
+  commands?: readonly PlatformCommand<S>[];
 }
 
 /** Declares a platform: a value, listed once in `kolaPlatforms`. */
@@ -120,9 +140,12 @@ export function definePlatform<S extends PlatformOptionsSchema>(platform: Platfo
   return platform;
 }
 
-/** Lazy entry of the platform list: naming a platform does not load it (or its SDK). */
-export interface PlatformEntry {
+/**
+ * Lazy entry of the platform list: naming a platform does not load it (or its SDK). `S` keeps the
+ * platform's options type for code that names the entry statically.
+ */
+export interface PlatformEntry<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
   name: string;
   description: string;
-  load(): Promise<Platform>;
+  load(): Promise<Platform<S>>;
 }

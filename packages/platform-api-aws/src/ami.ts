@@ -3,7 +3,11 @@ import type { ImageInfo } from './api/instances.js';
 import type { AwsOptions } from './options.js';
 
 /** What the flight resolved `--aws-ami` to; properties.json reports it. No SDK is loaded here. */
-const resolved = new WeakMap<AwsOptions, { amiId: string; amiName?: string }>();
+export interface ResolvedAmi {
+  amiId: string;
+  /** The name given to --aws-ami, when it was a name. */
+  amiName?: string;
+}
 
 /** An AMI id as EC2 writes them. */
 export function isAmiId(value: string): boolean {
@@ -17,33 +21,27 @@ export function isAmiId(value: string): boolean {
 export async function resolveAmi(
   options: AwsOptions,
   imagesNamed: (name: string) => Promise<ImageInfo[]>,
-): Promise<string> {
+): Promise<ResolvedAmi> {
   const ami = options.ami?.trim();
   if (!ami)
     throw new ConfigError('--aws-ami is required', {
       hint: 'an AMI id (ami-…) or the name of an AMI this account owns; ore aws upload makes one',
     });
-  if (isAmiId(ami)) {
-    resolved.set(options, { amiId: ami });
-    return ami;
-  }
+  if (isAmiId(ami)) return { amiId: ami };
   const images = await imagesNamed(ami);
   const newest = images.sort((a, b) => b.creationDate.localeCompare(a.creationDate))[0];
   if (!newest)
     throw new ConfigError(`--aws-ami ${ami}: no AMI named "${ami}" in ${options.region}`, {
       hint: 'give an AMI id, or the exact name of an AMI this account owns in that region',
     });
-  resolved.set(options, { amiId: newest.imageId, amiName: ami });
-  return newest.imageId;
+  return { amiId: newest.imageId, amiName: ami };
 }
 
-/** The aws block of properties.json: mantle's region/ami/type, with the AMI as resolved. */
+/** The aws block of properties.json: mantle's region/ami/type (the flight adds the AMI as resolved). */
 export function awsProperties(options: AwsOptions): Record<string, unknown> {
-  const r = resolved.get(options);
   return {
     region: options.region,
-    ami: r?.amiId ?? options.ami ?? '',
-    ...(r?.amiName ? { amiName: r.amiName } : {}),
+    ami: options.ami ?? '',
     type: options.type,
     securityGroup: options.sg,
     ...(options.subnet ? { subnet: options.subnet } : {}),

@@ -89,7 +89,7 @@ export class AwsMachine extends BaseMachine {
       ...(cluster.config.test ? { 'kola-test': cluster.config.test } : {}),
     });
     const base = {
-      imageId: flight.amiId,
+      imageId: flight.ami.amiId,
       instanceType: flight.options.type,
       securityGroupId: flight.network.securityGroupId,
       userData: request.userData.toString(),

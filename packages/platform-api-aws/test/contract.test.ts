@@ -27,9 +27,9 @@ describePlatformContract(
         : undefined,
     );
     const router = createSshRouter({ endpoint: moto.endpoint });
-    const awsPlatform: Platform = {
-      ...(platform as unknown as Platform),
-      createFlight: (options, ctx) => AwsFlight.create(options as never, ctx, fastTuning),
+    const awsPlatform: Platform<typeof platform.options> = {
+      ...platform,
+      createFlight: (options, ctx) => AwsFlight.create(options, ctx, fastTuning),
     };
     return {
       platform: awsPlatform,

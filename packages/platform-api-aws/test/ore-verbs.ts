@@ -1,10 +1,19 @@
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandIo, type CommandProgress, Logger, MantleError, memorySink } from '@mantle/cluster';
+import {
+  type CommandIo,
+  type CommandProgress,
+  Logger,
+  MantleError,
+  memorySink,
+  type PlatformCommand,
+  resolveOptions,
+} from '@mantle/cluster';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type AwsClients, createAwsClients } from '../src/api/clients.js';
 import { awsCommands } from '../src/commands/index.js';
+import { awsOptions } from '../src/options.js';
 import { type Moto, motoCredentials, startMoto } from '../src/testing/moto.js';
 
 /** What a verb printed through its io, and how it ended. */
@@ -25,7 +34,8 @@ export async function runVerb(
   args: string[] = [],
   platform: Record<string, unknown> = {},
 ): Promise<VerbRun> {
-  const command = awsCommands.find((c) => c.name === verb);
+  const commands: readonly PlatformCommand<typeof awsOptions>[] = awsCommands;
+  const command = commands.find((c) => c.name === verb);
   if (!command) throw new Error(`no verb ${verb}`);
   const sink = memorySink('debug');
   const run: VerbRun = { code: -1, results: [], text: [], progress: [], log: '' };
@@ -50,14 +60,15 @@ export async function runVerb(
       };
     },
   };
-  // Parse with the schemas as the CLI does, so defaults apply.
-  const parsed = command.options?.safeParse(options);
-  const resolved = parsed?.success ? parsed.data : options;
   try {
+    // Resolved with the schemas as the CLI does, so defaults apply and bad values are usage errors.
+    const resolved = command.options
+      ? resolveOptions('aws', command.options, { flags: options, flagPrefix: '--', env: {} })
+      : {};
     run.code =
       (await command.run({
-        options: resolved as Record<string, unknown>,
-        platformOptions: moto.options(platform),
+        options: resolved,
+        platformOptions: awsOptions.parse(moto.options(platform)),
         args,
         log: new Logger([sink]),
         signal: AbortSignal.timeout(50_000),

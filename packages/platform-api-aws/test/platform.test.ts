@@ -185,8 +185,8 @@ describe('the flight', () => {
   it('resolves --aws-ami by name, and bad AMIs are one ConfigError with nothing created', async () => {
     const byName = options({ ami: 'kola-test-image' });
     const f = await flight(byName);
-    expect(f.amiId).toBe(amiId);
-    expect(awsProperties(byName)).toMatchObject({
+    expect(f.ami.amiId).toBe(amiId);
+    expect({ ...awsProperties(byName), ...f.properties() }).toMatchObject({
       region: 'us-west-2',
       ami: amiId,
       amiName: 'kola-test-image',

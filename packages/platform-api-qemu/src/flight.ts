@@ -16,7 +16,7 @@ import { ovmfCode } from './firmware.js';
 import { EthernetHub } from './hub.js';
 import { ensureImage } from './image.js';
 import type { QemuOptions } from './options.js';
-import { recordResolution } from './resolved.js';
+import { type ResolvedQemu, resolvedProperties } from './resolved.js';
 
 export interface BootSpec {
   kernel?: string;
@@ -68,6 +68,7 @@ export class QemuFlight extends BaseFlight {
     readonly accel: Accel,
     /** Sockets, overlays and fw_cfg files; short path (unix socket names are limited to 108 bytes). */
     readonly runtimeDir: string,
+    private readonly resolved: ResolvedQemu,
   ) {
     super(ctx, 'qemu');
     const perCore = accel.accel === 'kvm' ? 2 : 1;
@@ -115,7 +116,7 @@ export class QemuFlight extends BaseFlight {
       flavor = image.flavor;
       ctx.log.info('qemu: test image', { flavor: image.flavor, dir: image.dir });
     }
-    recordResolution(options, {
+    const resolved: ResolvedQemu = {
       ...(boot.disk ? { image: boot.disk.path } : {}),
       ...(boot.kernel ? { kernel: boot.kernel } : {}),
       ...(boot.initrd ? { initrd: boot.initrd } : {}),
@@ -125,9 +126,13 @@ export class QemuFlight extends BaseFlight {
       accel: accel.accel,
       accelReason: accel.reason,
       qemuVersion,
-    });
+    };
     const runtimeDir = mkdtempSync(join(tmpdir(), 'kola-qemu-'));
-    return new QemuFlight(ctx, options, boot, accel, runtimeDir);
+    return new QemuFlight(ctx, options, boot, accel, runtimeDir, resolved);
+  }
+
+  override properties(): Record<string, unknown> {
+    return resolvedProperties(this.resolved);
   }
 
   /** QEMU arguments for firmware (UEFI pflash) where asked. */

@@ -13,28 +13,26 @@ export interface ResolvedQemu {
   qemuVersion: string;
 }
 
-const resolutions = new WeakMap<QemuOptions, ResolvedQemu>();
-
-export function recordResolution(options: QemuOptions, resolved: ResolvedQemu): void {
-  resolutions.set(options, resolved);
-}
-
-/** mantle's qemu block ({image}) plus what the run really used. */
+/** mantle's qemu block ({image}) from the options alone, before any flight resolved them. */
 export function propertiesOf(options: QemuOptions): Record<string, unknown> {
-  const r = resolutions.get(options);
   return {
-    image: r?.image ?? options.image ?? '',
-    kernel: r?.kernel ?? options.kernel ?? '',
-    initrd: r?.initrd ?? options.initrd ?? '',
-    append: r?.append ?? options.append ?? '',
+    image: options.image ?? '',
+    kernel: options.kernel ?? '',
+    initrd: options.initrd ?? '',
+    append: options.append ?? '',
     flavor: options.image || options.kernel ? '' : options.flavor,
-    kernelVersion: r?.kernelVersion ?? '',
-    accel: r?.accel ?? options.accel,
-    accelReason: r?.accelReason ?? '',
+    kernelVersion: '',
+    accel: options.accel,
+    accelReason: '',
     memory: options.memory,
     cpus: options.cpus,
     firmware: options.firmware,
     binary: options.binary,
-    qemuVersion: r?.qemuVersion ?? '',
+    qemuVersion: '',
   };
+}
+
+/** What the run really used, over the options' values. */
+export function resolvedProperties(resolved: ResolvedQemu): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
 }

@@ -31,8 +31,7 @@ function contextFor(setup: PlatformContractSetup): TestContext {
 }
 
 function createFlight(setup: PlatformContractSetup, options: unknown, ctx: PlatformContext): Promise<Flight> {
-  const parsed: unknown = setup.platform.options.parse(options ?? {});
-  return setup.platform.createFlight(parsed as never, ctx);
+  return setup.platform.createFlight(setup.platform.options.parse(options ?? {}), ctx);
 }
 
 /**

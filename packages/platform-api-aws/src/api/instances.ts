@@ -1,4 +1,5 @@
 import {
+  type _InstanceType,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   type EC2Client,
@@ -33,7 +34,8 @@ export async function runInstance(ec2: EC2Client, input: RunInstanceInput, signa
     ec2.send(
       new RunInstancesCommand({
         ImageId: input.imageId,
-        InstanceType: input.instanceType as never,
+        // EC2's list of types grows faster than the SDK's enum: any string EC2 accepts goes
+        InstanceType: input.instanceType as _InstanceType,
         MinCount: 1,
         MaxCount: 1,
         SubnetId: input.subnetId,

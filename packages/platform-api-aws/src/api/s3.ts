@@ -1,5 +1,6 @@
 import {
   AbortMultipartUploadCommand,
+  type BucketLocationConstraint,
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -29,7 +30,9 @@ export async function createBucket(
         // us-east-1 is the one region that refuses its own name as a location constraint.
         ...(clients.region === 'us-east-1'
           ? {}
-          : { CreateBucketConfiguration: { LocationConstraint: clients.region as never } }),
+          : {
+              CreateBucketConfiguration: { LocationConstraint: clients.region as BucketLocationConstraint },
+            }),
       }),
       { abortSignal: signal },
     );

@@ -1,23 +1,5 @@
-import { sleep, TimeoutError, UsageError } from '@mantle/cluster';
-import type { z } from 'zod';
-import { type AwsOptions, awsOptions } from '../options.js';
+import { parseDuration, sleep, TimeoutError, UsageError } from '@mantle/cluster';
 import { ownerTag } from '../tags.js';
-
-/** Validates a verb's options (the CLI did already; direct callers may not have) as a UsageError. */
-export function parseVerbOptions<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const key = String(issue.path[0] ?? '');
-  throw new UsageError(`--${key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}: ${issue.message}`);
-}
-
-export function parsePlatformOptions(raw: unknown): AwsOptions {
-  const parsed = awsOptions.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new UsageError(`--aws-${String(issue.path[0] ?? '')}: ${issue.message}`);
-}
 
 /** `k=v,k2=v2` (mantle's --tags). Values may contain `=`; keys may not be empty. */
 export function parseTags(text: string | undefined, flag = '--tags'): Record<string, string> {
@@ -34,22 +16,6 @@ export function parseTags(text: string | undefined, flag = '--tags'): Record<str
     tags[key] = pair.slice(eq + 1).trim();
   }
   return tags;
-}
-
-const durationUnits: Record<string, number> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/** `90s`, `30m`, `12h`, `7d`, `2w`, or combinations such as `1d12h`. */
-export function parseDuration(text: string, flag: string): number {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)];
-  if (!parts.length || parts.map((m) => m[0]).join('') !== text.trim())
-    throw new UsageError(`${flag} "${text}": not a duration (use e.g. 90m, 12h, 7d, 2w)`);
-  return parts.reduce((ms, m) => ms + Number(m[1]) * durationUnits[m[2]!]!, 0);
 }
 
 /** The `expires-at` tag value (RFC 3339 UTC, no milliseconds) from --expires-in or --expires-at. */

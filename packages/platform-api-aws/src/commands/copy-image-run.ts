@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage, PlatformApiError, UsageError } from '@mantle/cluster';
+import { ConfigError, errorMessage, PlatformApiError, parseDuration, UsageError } from '@mantle/cluster';
 import { type AwsClients, createAwsClients } from '../api/clients.js';
 import {
   addImageLaunchPermissions,
@@ -14,9 +14,8 @@ import {
   tagsOf,
 } from '../api/images.js';
 import { ownerTag } from '../tags.js';
-import { parseDuration, parsePlatformOptions, parseVerbOptions, pollUntil } from './common.js';
-import type { VerbInput } from './initialize-run.js';
-import { copyImageOptions } from './schemas.js';
+import { pollUntil } from './common.js';
+import type { AwsVerbInput, copyImageOptions } from './schemas.js';
 
 const regionPattern = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const rootSnapshotOf = (image: Image) =>
@@ -37,9 +36,9 @@ interface Source {
  * source's tags, its snapshot the source snapshot's tags, and both the same permissions. A region
  * that already has an ore-made AMI of that name keeps it (re-runs finish what an interrupted run began).
  */
-export async function runCopyImage(input: VerbInput): Promise<number> {
-  const options = parseVerbOptions(copyImageOptions, input.options);
-  const platform = parsePlatformOptions(input.platformOptions);
+export async function runCopyImage(input: AwsVerbInput<typeof copyImageOptions>): Promise<number> {
+  const { options } = input;
+  const platform = input.platformOptions;
   const { signal, io, log } = input;
   const pollMs = parseDuration(options.pollInterval, '--poll-interval');
   const timeoutMs = parseDuration(options.copyTimeout, '--copy-timeout');

@@ -9,9 +9,7 @@ import {
   tagsOf,
 } from '../api/images.js';
 import { ownerTag } from '../tags.js';
-import { parsePlatformOptions, parseVerbOptions } from './common.js';
-import type { VerbInput } from './initialize-run.js';
-import { deleteOptions } from './schemas.js';
+import type { AwsVerbInput, deleteOptions } from './schemas.js';
 
 const isOurs = (r: { Tags?: Array<{ Key?: string; Value?: string }> }) =>
   tagsOf(r)[ownerTag.key] === ownerTag.value;
@@ -23,9 +21,9 @@ const snapshotsOf = (i: Image) =>
  * flag to delete what ore did not make (no CreatedBy=mantle tag): that is for the AWS console or CLI.
  * A snapshot another remaining AMI still uses is kept. Every name is checked before anything goes.
  */
-export async function runDelete(input: VerbInput): Promise<number> {
-  const options = parseVerbOptions(deleteOptions, input.options);
-  const platform = parsePlatformOptions(input.platformOptions);
+export async function runDelete(input: AwsVerbInput<typeof deleteOptions>): Promise<number> {
+  const { options } = input;
+  const platform = input.platformOptions;
   const { signal, io, log, args } = input;
   if (!args.length) throw new UsageError('delete: name at least one AMI (id or name)');
   const clients = createAwsClients(platform);

@@ -1,14 +1,12 @@
-import { ConfigError, type PlatformCommand } from '@mantle/cluster';
+import { ConfigError } from '@mantle/cluster';
 import { createAwsClients } from '../api/clients.js';
 import { awsErrorCode } from '../api/errors.js';
 import { createRole, getRole, getRolePolicy, putRolePolicy } from '../api/iam.js';
 import { blockPublicAccess, createBucket, getBucketTags, putBucketTags } from '../api/s3.js';
 import { callerAccount } from '../api/sts.js';
 import { ownerTag } from '../tags.js';
-import { defaultBucket, parsePlatformOptions, parseVerbOptions } from './common.js';
-import { initializeOptions } from './schemas.js';
-
-export type VerbInput = Parameters<PlatformCommand['run']>[0];
+import { defaultBucket } from './common.js';
+import type { AwsVerbInput, initializeOptions } from './schemas.js';
 
 /** The role ImportSnapshot assumes (its name is fixed by AWS VM Import). */
 export const importRoleName = 'vmimport';
@@ -50,9 +48,9 @@ type Outcome = 'created' | 'reused' | 'updated';
  * vmimport role with one inline policy per bucket, so initializing a second region's bucket does not
  * take the first one's access away (mantle overwrote a single policy).
  */
-export async function runInitialize(input: VerbInput): Promise<number> {
-  const options = parseVerbOptions(initializeOptions, input.options);
-  const platform = parsePlatformOptions(input.platformOptions);
+export async function runInitialize(input: AwsVerbInput<typeof initializeOptions>): Promise<number> {
+  const { options } = input;
+  const platform = input.platformOptions;
   const { signal, io, log } = input;
   const clients = createAwsClients(platform);
   try {

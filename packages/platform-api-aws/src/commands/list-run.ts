@@ -2,17 +2,14 @@ import { expiresAtTag } from '@mantle/cluster';
 import { createAwsClients } from '../api/clients.js';
 import { describeOwnImages, describeOwnSnapshots, tagsOf } from '../api/images.js';
 import { ownerTag } from '../tags.js';
-import { parsePlatformOptions, parseVerbOptions } from './common.js';
-import type { VerbInput } from './initialize-run.js';
-import { listOptions } from './schemas.js';
+import type { AwsVerbInput, listOptions } from './schemas.js';
 
 const iso = (d: Date | string | undefined) =>
   d === undefined ? undefined : (typeof d === 'string' ? d : d.toISOString()).replace(/\.\d{3}Z$/, 'Z');
 
 /** `ore aws list`: the AMIs and snapshots in the region that carry CreatedBy=mantle. */
-export async function runList(input: VerbInput): Promise<number> {
-  parseVerbOptions(listOptions, input.options);
-  const platform = parsePlatformOptions(input.platformOptions);
+export async function runList(input: AwsVerbInput<typeof listOptions>): Promise<number> {
+  const platform = input.platformOptions;
   const { signal, io } = input;
   const clients = createAwsClients(platform);
   try {

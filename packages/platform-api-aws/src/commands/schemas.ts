@@ -1,4 +1,6 @@
+import type { CommandInput, PlatformOptionsSchema } from '@mantle/cluster';
 import { z } from 'zod';
+import type { awsOptions } from '../options.js';
 
 /** Flags of each `ore aws` verb (zod only, so listing verbs loads no SDK). */
 export const initializeOptions = z.object({
@@ -128,3 +130,6 @@ export const listOptions = z.object({});
 export const deleteOptions = z.object({
   dryRun: z.boolean().default(false).describe('print what would be deleted and delete nothing'),
 });
+
+/** What an `ore aws` verb's implementation receives: its own options and the platform's, typed. */
+export type AwsVerbInput<VS extends PlatformOptionsSchema> = CommandInput<typeof awsOptions, VS>;

@@ -1,4 +1,12 @@
-import { ConfigError, expiresAtTag, type Logger, PlatformApiError, UsageError } from '@mantle/cluster';
+import {
+  ConfigError,
+  expiresAtTag,
+  type Logger,
+  PlatformApiError,
+  parseDuration,
+  UsageError,
+} from '@mantle/cluster';
+import type { z } from 'zod';
 import { type AwsClients, createAwsClients } from '../api/clients.js';
 import { completeSnapshot, ebsBlockSize, putSnapshotBlock, startSnapshot } from '../api/ebs.js';
 import { awsErrorCode } from '../api/errors.js';
@@ -23,19 +31,9 @@ import { uploadNonZeroBlocks } from '../upload/blocks.js';
 import { type ImageInfo, inspectImage } from '../upload/image.js';
 import { multipartUpload } from '../upload/multipart.js';
 import { fitsOneVmdkExtent, streamOptimizedVmdk, streamVmdkSizeBound } from '../upload/stream-vmdk.js';
-import {
-  defaultBucket,
-  expiryFrom,
-  parseDuration,
-  parsePlatformOptions,
-  parseS3Url,
-  parseTags,
-  parseVerbOptions,
-  pollUntil,
-} from './common.js';
-import type { VerbInput } from './initialize-run.js';
+import { defaultBucket, expiryFrom, parseS3Url, parseTags, pollUntil } from './common.js';
 import { importRoleName } from './initialize-run.js';
-import { uploadOptions } from './schemas.js';
+import type { AwsVerbInput, uploadOptions } from './schemas.js';
 
 const GiB = 1024 ** 3;
 /** mantle's smallest AMI root volume. */
@@ -74,8 +72,7 @@ interface Plan {
 }
 
 /** Checks every flag and the file before any cloud call: bad input costs nothing and deletes nothing. */
-async function plan(raw: unknown): Promise<Plan> {
-  const o = parseVerbOptions(uploadOptions, raw);
+async function plan(o: z.output<typeof uploadOptions>): Promise<Plan> {
   const userTags = parseTags(o.tags);
   const expiresAt = expiryFrom(o);
   const pollMs = parseDuration(o.pollInterval, '--poll-interval');
@@ -162,9 +159,9 @@ const rootSnapshotOf = (image: Image) =>
  * `ore aws upload`: image file → snapshot (EBS direct, or S3 + ImportSnapshot) → AMI, reusing a
  * completed snapshot (tag Name) or AMI (name) of an earlier run unless --force.
  */
-export async function runUpload(input: VerbInput): Promise<number> {
+export async function runUpload(input: AwsVerbInput<typeof uploadOptions>): Promise<number> {
   const p = await plan(input.options);
-  const platform = parsePlatformOptions(input.platformOptions);
+  const platform = input.platformOptions;
   const { signal, io, log } = input;
   const clients = createAwsClients(platform);
   // Loading an SDK client takes a few hundred ms: load the upload's own while STS and EC2 answer.
@@ -325,7 +322,11 @@ async function removeEarlier(
   }
 }
 
-async function uploadByEbs(clients: AwsClients, p: Plan, input: VerbInput): Promise<string> {
+async function uploadByEbs(
+  clients: AwsClients,
+  p: Plan,
+  input: AwsVerbInput<typeof uploadOptions>,
+): Promise<string> {
   const image = p.image!;
   const { signal, log } = input;
   const snapshotId = await startSnapshot(
@@ -380,7 +381,7 @@ async function uploadByS3(
   clients: AwsClients,
   p: Plan,
   staging: { bucket: string; key: string },
-  input: VerbInput,
+  input: AwsVerbInput<typeof uploadOptions>,
 ): Promise<{ snapshotId: string; objectKept: boolean }> {
   const { signal, log } = input;
   const url = `s3://${staging.bucket}/${staging.key}`;
