@@ -1,4 +1,5 @@
-import { type Command, Option } from 'commander';
+import type { LogFlags } from '@mantle/cli';
+import type { Command } from 'commander';
 
 /** Options every kola subcommand accepts (mantle's persistent flags). */
 export function addCommonOptions(command: Command): Command {
@@ -8,26 +9,19 @@ export function addCommonOptions(command: Command): Command {
     .option('--basename <name>', 'prefix of flight, cluster and machine names', 'kola')
     .option('--key <file>', 'authorize this public key file on machines too (repeatable)', collect, [])
     .option('--ssh-user <user>', 'user to log in as', 'core')
-    .option('--ssh-timeout <duration>', 'how long to keep trying to reach a new machine over SSH', '5m')
-    .option('-v, --verbose', 'log at INFO')
-    .option('-d, --debug', 'log at DEBUG')
-    .addOption(
-      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'notice', 'warning', 'error']),
-    );
+    .option('--ssh-timeout <duration>', 'how long to keep trying to reach a new machine over SSH', '5m');
 }
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export interface CommonOptions {
+/** Options every kola subcommand accepts (mantle's persistent flags). -v/-d/--log-level too. */
+export interface CommonOptions extends LogFlags {
   platform: string;
   outputDir?: string;
   basename: string;
   key: string[];
   sshUser: string;
   sshTimeout: string;
-  verbose?: boolean;
-  debug?: boolean;
-  logLevel?: string;
 }

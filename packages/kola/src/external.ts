@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ConfigError, errorMessage, UserData } from '@mantle/cluster';
-import { defineTest, parseDuration, type TestDefinition } from '@mantle/harness';
+import { ConfigError, errorMessage, parseDuration, UserData } from '@mantle/cluster';
+import { defineTest, type TestDefinition } from '@mantle/harness';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 

@@ -1,20 +1,17 @@
-import { Command, CommanderError } from 'commander';
-import { addCommonOptions, type CommonOptions, collect } from './common-options.js';
-import { Interrupts } from './interrupts.js';
+import { addLogFlags, addSpecFlags, exitCodeOf, Interrupts, overrideExitEverywhere } from '@mantle/cli';
+import { Command } from 'commander';
+import { addCommonOptions, collect } from './common-options.js';
+import type { KolaCommandEnvironment, KolaDependencies } from './environment.js';
 import { kolaVersion } from './version.js';
 
-// Only commander is loaded up front: each command imports what it needs when it runs, so
-// `kola --help` stays close to `node -e 0` in start-up time.
+// Only commander and the CLI core are loaded up front: each command imports what it needs when it
+// runs, and platform flags come from the build's manifest, so help and `kola list` stay cheap.
 
-const argv = process.argv.slice(2);
-const interrupts = new Interrupts(process.stderr);
-
-function buildProgram(): Command {
+function buildProgram(env: KolaCommandEnvironment): Command {
   const program = new Command('kola')
     .description('boot OS images on a platform, test them over SSH, collect their logs, clean up')
     .version(kolaVersion, '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
   addCommonOptions(
@@ -26,12 +23,7 @@ function buildProgram(): Command {
         '-j, --parallel <n>',
         "tests to run at once (default: the platform's choice, e.g. one per core on qemu)",
       )
-      .option(
-        '--tag <tag>',
-        'only tests with this tag (repeatable)',
-        (v: string, p: string[]) => [...p, v],
-        [],
-      )
+      .option('--tag <tag>', 'only tests with this tag (repeatable)', collect, [])
       .option('--denylist <file>', 'YAML file of tests to skip, with reasons')
       .option('--timeout <duration>', "per-test limit, overriding each test's own (default 10m)")
       .option('--max-runtime <duration>', 'limit for the whole run')
@@ -45,7 +37,7 @@ function buildProgram(): Command {
       ),
   ).action(async (patterns: string[], opts) => {
     const { runCommand } = await import('./commands/run.js');
-    process.exitCode = await runCommand(patterns, opts, { interrupts, argv: process.argv });
+    process.exitCode = await runCommand(patterns, opts, env);
   });
 
   addCommonOptions(
@@ -57,7 +49,7 @@ function buildProgram(): Command {
       .option('-E, --exttest <dir>', 'include external tests from DIR (repeatable)', collect, []),
   ).action(async (patterns: string[], opts) => {
     const { listCommand } = await import('./commands/list.js');
-    process.exitCode = await listCommand(patterns, opts, argv);
+    process.exitCode = await listCommand(patterns, opts, env);
   });
 
   addCommonOptions(
@@ -69,7 +61,7 @@ function buildProgram(): Command {
       .option('-t, --detach', 'leave the machines running and exit (destroy later with kola cleanup)'),
   ).action(async (opts) => {
     const { spawnCommand } = await import('./commands/spawn.js');
-    process.exitCode = await spawnCommand(opts, { interrupts, argv: process.argv });
+    process.exitCode = await spawnCommand(opts, env);
   });
 
   addCommonOptions(
@@ -79,7 +71,7 @@ function buildProgram(): Command {
       .requiredOption('--run <dir>', 'the output directory of the run'),
   ).action(async (opts) => {
     const { cleanupCommand } = await import('./commands/cleanup.js');
-    process.exitCode = await cleanupCommand(opts, { interrupts });
+    process.exitCode = await cleanupCommand(opts, env);
   });
 
   program
@@ -88,6 +80,7 @@ function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`mantle/kola version ${kolaVersion}\n`);
     });
+  for (const c of program.commands) if (c.name() !== 'version') addLogFlags(c);
   return program;
 }
 
@@ -96,34 +89,41 @@ function subcommandOf(args: string[]): string | undefined {
   return args.find((a) => !a.startsWith('-'));
 }
 
-async function main(): Promise<number> {
-  const program = buildProgram();
-  const sub = subcommandOf(argv);
-  if (sub === 'run' || sub === 'spawn' || sub === 'cleanup') {
-    const { addPlatformFlags } = await import('./platform-flags.js');
-    const command = program.commands.find((c) => c.name() === sub)!;
-    await addPlatformFlags(command);
-  }
+/**
+ * kola's command line: parses `argv` (process.argv's shape), runs the subcommand and returns the
+ * exit code. Never exits the process itself except on a second Ctrl-C (through `exit`).
+ */
+export async function runKola(
+  argv: string[],
+  deps: KolaDependencies,
+  exit: (code: number) => void = (code) => process.exit(code),
+): Promise<number> {
+  const runDir: { current?: string } = {};
+  const interrupts = new Interrupts({
+    program: 'kola',
+    stderr: process.stderr,
+    stopping: 'stopping tests and destroying machines',
+    leftBehind: () =>
+      `to destroy what may be left run:\n  kola cleanup --run ${runDir.current ?? '<output dir>'}`,
+    exit,
+  });
+  process.exitCode = undefined;
   try {
-    await program.parseAsync(process.argv);
+    const program = buildProgram({ deps, interrupts, runDir, argv });
+    const sub = subcommandOf(argv.slice(2));
+    if (sub === 'run' || sub === 'spawn' || sub === 'cleanup') {
+      // every platform's --<platform>-* flags, from the build's manifest (no platform is loaded)
+      const { describePlatformEntries } = await import('@mantle/platforms');
+      const command = program.commands.find((c) => c.name() === sub)!;
+      for (const platform of await describePlatformEntries(deps.platforms))
+        addSpecFlags(command, platform.options, { aliases: false });
+    }
+    overrideExitEverywhere(program);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      )
-        return 0;
-      return 2;
-    }
-    const { describeFailure } = await import('./failure.js');
-    return describeFailure(e, process.stderr);
+    return exitCodeOf(e, 'kola', process.stderr);
+  } finally {
+    interrupts.dispose();
   }
 }
-
-const code = await main();
-interrupts.dispose();
-process.exit(code);
-
-export type { CommonOptions };

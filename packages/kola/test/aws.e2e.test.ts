@@ -44,11 +44,11 @@ function awsEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...moto.env(),
-    KOLA_INTERNAL_TEST_DIALER: dialerModule,
-    KOLA_INTERNAL_TEST_MODULES: fixtureTests,
+    KOLA_TEST_DIALER: dialerModule,
+    KOLA_TEST_MODULES: fixtureTests,
     ...extra,
   };
-  delete env.KOLA_INTERNAL_TEST_PLATFORMS;
+  delete env.KOLA_TEST_PLATFORMS;
   return env;
 }
 

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
-export const kolaMain = join(repoRoot, 'packages/kola/bin/kola.js');
+/** The shipped binary. */
+export const kolaBin = join(repoRoot, 'packages/kola/bin/kola.js');
+/** kola with the tests' platforms, fixture tests and dialer (test/support/kola.mjs). */
+export const kolaMain = join(here, 'support/kola.mjs');
 export const fixturePlatform = join(here, 'fixtures/platform.mjs');
 export const fixtureTests = join(here, 'fixtures/tests.mjs');
 export const fixtureTestsDir = join(here, 'fixtures');
@@ -30,8 +33,8 @@ export function fakeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   fakeCache ??= tempDir('kola-cli-cache-');
   return {
     ...process.env,
-    KOLA_INTERNAL_TEST_PLATFORMS: `fake=${fixturePlatform}`,
-    KOLA_INTERNAL_TEST_MODULES: fixtureTests,
+    KOLA_TEST_PLATFORMS: `fake=${fixturePlatform}`,
+    KOLA_TEST_MODULES: fixtureTests,
     XDG_CACHE_HOME: fakeCache,
     ...extra,
   };

@@ -423,7 +423,7 @@ describe('kola list and version', () => {
 
   it('does not expose the fake platform without the test hook', async () => {
     const env = { ...process.env };
-    delete env.KOLA_INTERNAL_TEST_PLATFORMS;
+    delete env.KOLA_TEST_PLATFORMS;
     const r = await kola(['run', 'basic', '-p', 'fake'], { env, cwd: tempDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown platform "fake"/);

@@ -4,9 +4,11 @@ import {
   type GcResult,
   type Logger,
   type Platform,
+  type PlatformOptionsSchema,
   runGc,
   UsageError,
 } from '@mantle/cluster';
+import type { z } from 'zod';
 
 export interface GcFlags {
   apply: boolean;
@@ -40,16 +42,16 @@ function line(result: GcResult): string {
  * One platform's sweep: credentials and identity first (printed before anything else), then the
  * engine. Results stream to stderr as lines while it runs; the summary (or JSON) goes to stdout.
  */
-export async function gcPlatform(
-  platform: Platform,
-  platformOptions: unknown,
+export async function gcPlatform<S extends PlatformOptionsSchema>(
+  platform: Platform<S>,
+  platformOptions: z.output<S>,
   flags: GcFlags,
   io: CommandIo,
   log: Logger,
   signal: AbortSignal,
 ): Promise<PlatformGcOutcome> {
   if (!platform.gc) throw new UsageError(`platform ${platform.name} has nothing to garbage-collect`);
-  const session = await platform.gc(platformOptions as never, {
+  const session = await platform.gc(platformOptions, {
     log,
     signal,
     locations: flags.locations,

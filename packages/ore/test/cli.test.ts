@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const oreMain = resolve(here, '../bin/ore.js');
+const oreMain = resolve(here, 'support/ore.mjs');
 const toy = join(here, 'fixtures/toy-platform.mjs');
 
 interface Result {
@@ -17,7 +17,7 @@ interface Result {
 
 function ore(args: string[], env: Record<string, string> = {}): Promise<Result> {
   const child = spawn(process.execPath, [oreMain, ...args], {
-    env: { ...process.env, KOLA_INTERNAL_TEST_PLATFORMS: `toy=${toy}`, ...env },
+    env: { ...process.env, ORE_TEST_PLATFORMS: `toy=${toy}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -79,7 +79,7 @@ const ids = (file: string) =>
   (JSON.parse(readFileSync(file, 'utf8')) as { resources: Array<{ id: string }> }).resources
     .map((r) => r.id)
     .sort();
-const clock = { ORE_INTERNAL_TEST_NOW: now.toISOString() };
+const clock = { ORE_TEST_NOW: now.toISOString() };
 
 describe('ore <platform> gc', () => {
   it('plans by default: prints identity, reasons, and deletes nothing', async () => {

@@ -527,14 +527,14 @@ describe('aws gc', () => {
       await runInstance(west, { ...mantle, 'keep-until': future }),
       await runInstance(east, { ...mantle, 'expires-at': future }),
     ];
-    const ore = fileURLToPath(new URL('../../ore/bin/ore.js', import.meta.url));
+    const ore = fileURLToPath(new URL('../../ore/test/support/ore.mjs', import.meta.url));
     // async: the moto stand-in answers from this process
     const gcProcess = (...extra: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
         execFile(
           process.execPath,
           [ore, 'aws', 'gc', '--aws-endpoint', moto.endpoint, '--region', west, '--region', east, ...extra],
-          { env: { ...process.env, ...moto.env(), ORE_INTERNAL_TEST_NOW: iso(Date.now() + 6 * hour) } },
+          { env: { ...process.env, ...moto.env(), ORE_TEST_NOW: iso(Date.now() + 6 * hour) } },
           (error, stdout, stderr) =>
             resolve({
               code: error ? Number(error.code ?? 1) : 0,

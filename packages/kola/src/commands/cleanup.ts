@@ -12,7 +12,7 @@ import {
   UsageError,
 } from '@mantle/cluster';
 import type { CommonOptions } from '../common-options.js';
-import type { Interrupts } from '../interrupts.js';
+import type { KolaCommandEnvironment } from '../environment.js';
 import { logLevelOf, resolvePlatform } from './setup.js';
 
 export interface CleanupFlags extends CommonOptions {
@@ -24,7 +24,7 @@ export interface CleanupFlags extends CommonOptions {
  * Destroys every resource the run's ledger lists without a destroy mark, through the platform that
  * made it, and marks each one destroyed. Prints one line per resource on stdout.
  */
-export async function cleanupCommand(opts: CleanupFlags, env: { interrupts: Interrupts }): Promise<number> {
+export async function cleanupCommand(opts: CleanupFlags, env: KolaCommandEnvironment): Promise<number> {
   const ledgerPath = join(opts.run, 'ledger.jsonl');
   const alive = readLedger(ledgerPath).filter((e) => !e.destroyedAt);
   if (!alive.length) {
@@ -39,7 +39,7 @@ export async function cleanupCommand(opts: CleanupFlags, env: { interrupts: Inte
   let failed = 0;
   try {
     for (const platformName of new Set(alive.map((e) => e.platform))) {
-      const { platform, options } = await resolvePlatform({ ...opts, platform: platformName });
+      const { platform, options } = await resolvePlatform({ ...opts, platform: platformName }, env);
       if (!platform.destroyLedgerEntry)
         throw new UsageError(`platform ${platformName} cannot destroy resources from a ledger`);
       const ctx: PlatformContext = {
@@ -57,7 +57,7 @@ export async function cleanupCommand(opts: CleanupFlags, env: { interrupts: Inte
       // dependents (machines) before what they depend on (networks, keys): reverse creation order
       for (const entry of alive.filter((e) => e.platform === platformName).reverse()) {
         try {
-          await platform.destroyLedgerEntry(entry, options as never, ctx);
+          await platform.destroyLedgerEntry(entry, options, ctx);
           ledger.destroyed(entry.key);
           process.stdout.write(`destroyed ${entry.key}\n`);
         } catch (e) {

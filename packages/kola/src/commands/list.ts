@@ -1,6 +1,8 @@
-import { UsageError } from '@mantle/cluster';
-import { matchesPattern } from '@mantle/harness';
-import { loadTests } from '../tests/index.js';
+import { UsageError } from '@mantle/cluster/errors';
+import { matchesPattern } from '@mantle/harness/glob';
+import { findPlatformEntry } from '@mantle/platforms';
+import type { KolaCommandEnvironment } from '../environment.js';
+import { listingOf, readTestsManifest, type TestListing } from '../tests/listing.js';
 
 export interface ListFlags {
   json?: boolean;
@@ -8,12 +10,25 @@ export interface ListFlags {
   platform: string;
 }
 
-export async function listCommand(patterns: string[], opts: ListFlags, argv: string[]): Promise<number> {
-  const tests = await loadTests(process.env, opts.exttest);
+/** kola's tests from the build's listing when nothing is added to them, else loaded. */
+async function listedTests(opts: ListFlags, env: KolaCommandEnvironment): Promise<TestListing[]> {
+  const fromBuild = !opts.exttest.length && !env.deps.extraTests ? readTestsManifest() : undefined;
+  if (fromBuild) return fromBuild;
+  const { loadTests } = await import('../tests/index.js');
+  return (await loadTests(env.deps, opts.exttest)).map(listingOf);
+}
+
+export async function listCommand(
+  patterns: string[],
+  opts: ListFlags,
+  env: KolaCommandEnvironment,
+): Promise<number> {
+  const tests = await listedTests(opts, env);
   // -p filters only when given explicitly: its default (qemu) would otherwise hide every restricted test
-  const platformGiven = argv.some(
-    (a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a),
-  );
+  const platformGiven = env.argv
+    .slice(2)
+    .some((a) => a === '-p' || a === '--platform' || a.startsWith('--platform=') || /^-p./.test(a));
+  if (platformGiven) findPlatformEntry(opts.platform, env.deps.platforms); // an unknown -p is a usage error
   const globs = patterns.length ? patterns : ['*'];
   const unmatched = globs.filter((p) => !tests.some((t) => matchesPattern(t.name, p)));
   if (unmatched.length)

@@ -1,6 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage, UsageError } from '@mantle/cluster';
+import { errorMessage, parseDuration, UsageError } from '@mantle/cluster';
 import {
   ConsoleReporter,
   createFileReporters,
@@ -8,7 +8,6 @@ import {
   loadTestDurations,
   longestFirst,
   multiReporter,
-  parseDuration,
   runTests,
   saveTestDurations,
   selectTests,
@@ -16,7 +15,7 @@ import {
   writeProperties,
 } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
-import type { Interrupts } from '../interrupts.js';
+import type { KolaCommandEnvironment } from '../environment.js';
 import { loadTests } from '../tests/index.js';
 import { kolaVersion } from '../version.js';
 import { logLevelOf, openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
@@ -36,7 +35,7 @@ export interface RunFlags extends CommonOptions {
 export async function runCommand(
   patterns: string[],
   opts: RunFlags,
-  env: { interrupts: Interrupts; argv: string[] },
+  env: KolaCommandEnvironment,
 ): Promise<number> {
   // Everything that can be wrong with the command line is checked before anything is created.
   const parallelFlag = opts.parallel === undefined ? undefined : positiveInteger(opts.parallel, '--parallel');
@@ -44,7 +43,7 @@ export async function runCommand(
   const maxRuntimeMs = opts.maxRuntime ? parseDuration(opts.maxRuntime, '--max-runtime') : undefined;
   const denylist = opts.denylist ? loadDenylist(opts.denylist) : undefined;
   const ssh = sshSettings(opts);
-  const tests = await loadTests(process.env, opts.exttest);
+  const tests = await loadTests(env.deps, opts.exttest);
   const selection = selectTests(tests, {
     patterns: patterns.length ? patterns : ['*'],
     tags: opts.tag,
@@ -56,10 +55,10 @@ export async function runCommand(
       `no test matches ${selection.unmatchedPatterns.map((p) => JSON.stringify(p)).join(', ')} (see kola list)`,
     );
   }
-  const { platform, options } = await resolvePlatform(opts);
-  const parallel = parallelFlag ?? platform.defaultParallelism?.(options as never) ?? 1;
+  const { platform, options } = await resolvePlatform(opts, env);
+  const parallel = parallelFlag ?? platform.defaultParallelism?.(options) ?? 1;
 
-  const run = await openRunFor(opts, platform, env.interrupts, ssh);
+  const run = await openRunFor(opts, platform, env, ssh);
   const notes: Record<string, string[]> = {};
   for (const expired of selection.expiredSnoozes) {
     run.log.notice(expired.message);
@@ -79,7 +78,7 @@ export async function runCommand(
   }
   try {
     const props = { cmdline: env.argv.slice(1), platform: platform.name, version: kolaVersion };
-    writeProperties(run.outputDir, { ...props, platformProperties: platform.properties(options as never) });
+    writeProperties(run.outputDir, { ...props, platformProperties: platform.properties(options) });
     const result = await runTests({
       tests: runOrder,
       skipped: selection.skipped,

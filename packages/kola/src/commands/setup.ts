@@ -1,24 +1,20 @@
+import { logLevelOf, specFlagValues } from '@mantle/cli';
 import {
-  type Dialer,
   describeOptions,
-  type LogLevel,
   type Platform,
-  parseLogLevel,
+  type PlatformOptionsSchema,
+  parseDuration,
   readPublicKeyFiles,
   resolveOptions,
   UsageError,
 } from '@mantle/cluster';
-import { loadPlatform, type OpenedRun, openRun, parseDuration } from '@mantle/harness';
+import { type OpenedRun, openRun } from '@mantle/harness';
+import { loadPlatform } from '@mantle/platforms';
+import type { z } from 'zod';
 import type { CommonOptions } from '../common-options.js';
-import type { Interrupts } from '../interrupts.js';
-import { platformFlagValues } from '../platform-flags.js';
+import type { KolaCommandEnvironment } from '../environment.js';
 
-export function logLevelOf(opts: CommonOptions): LogLevel {
-  if (opts.logLevel) return parseLogLevel(opts.logLevel) ?? 'notice';
-  if (opts.debug) return 'debug';
-  if (opts.verbose) return 'info';
-  return 'notice';
-}
+export { logLevelOf };
 
 export function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
@@ -26,19 +22,28 @@ export function positiveInteger(value: string, flag: string): number {
   return n;
 }
 
-export interface ResolvedPlatform {
-  platform: Platform;
-  options: unknown;
+/** A platform with its options resolved by its own schema: the pair every command passes on. */
+export interface ResolvedPlatform<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
+  platform: Platform<S>;
+  options: z.output<S>;
 }
 
-/** Loads the -p platform and resolves its options from flags > env > defaults. */
+/** Resolves a platform's options from flags > env > defaults. */
+export function resolvePlatformOptions<S extends PlatformOptionsSchema>(
+  platform: Platform<S>,
+  opts: Record<string, unknown>,
+): ResolvedPlatform<S> {
+  const specs = describeOptions(platform.name, platform.options);
+  const flags = specFlagValues(specs, opts);
+  return { platform, options: resolveOptions(platform.name, platform.options, { flags }) };
+}
+
+/** Loads the -p platform and resolves its options. */
 export async function resolvePlatform(
   opts: CommonOptions & Record<string, unknown>,
+  env: KolaCommandEnvironment,
 ): Promise<ResolvedPlatform> {
-  const platform = await loadPlatform(opts.platform);
-  const specs = describeOptions(platform.name, platform.options);
-  const options = resolveOptions(platform.name, platform.options, { flags: platformFlagValues(specs, opts) });
-  return { platform, options };
+  return resolvePlatformOptions(await loadPlatform(opts.platform, env.deps.platforms), opts);
 }
 
 export function sshSettings(opts: CommonOptions) {
@@ -49,36 +54,22 @@ export function sshSettings(opts: CommonOptions) {
   };
 }
 
-/**
- * Test-only SSH routing (`KOLA_INTERNAL_TEST_DIALER=/abs/module.mjs`, whose `dialer` export is a
- * Dialer): how the repo's tests reach emulated clouds' machines through a real kola process, as
- * KOLA_INTERNAL_TEST_PLATFORMS does for platforms. Unset in normal use.
- */
-export const testDialerVariable = 'KOLA_INTERNAL_TEST_DIALER';
-
-async function testDialer(env: NodeJS.ProcessEnv = process.env): Promise<Dialer | undefined> {
-  const path = env[testDialerVariable];
-  if (!path) return undefined;
-  return ((await import(path)) as { dialer: Dialer }).dialer;
-}
-
 /** Opens the run's output directory, ledger, log and SSH identity for a resolved platform. */
 export async function openRunFor(
   opts: CommonOptions,
   platform: Platform,
-  interrupts: Interrupts,
+  env: KolaCommandEnvironment,
   ssh: ReturnType<typeof sshSettings>,
 ): Promise<OpenedRun> {
-  const dialer = await testDialer();
   const run = await openRun({
     platform: platform.name,
     ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
     basename: opts.basename,
     ...ssh,
     logLevel: logLevelOf(opts),
-    signal: interrupts.signal,
-    ...(dialer ? { dialer } : {}),
+    signal: env.interrupts.signal,
+    ...(env.deps.dialer ? { dialer: env.deps.dialer } : {}),
   });
-  interrupts.runDir = run.outputDir;
+  env.runDir.current = run.outputDir;
   return run;
 }

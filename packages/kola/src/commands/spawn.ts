@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, errorMessage, UserData } from '@mantle/cluster';
 import { writeProperties } from '@mantle/harness';
 import type { CommonOptions } from '../common-options.js';
-import type { Interrupts } from '../interrupts.js';
+import type { KolaCommandEnvironment } from '../environment.js';
 import { kolaVersion } from '../version.js';
 import { openRunFor, positiveInteger, resolvePlatform, sshSettings } from './setup.js';
 
@@ -19,10 +19,7 @@ export interface SpawnFlags extends CommonOptions {
  * Ctrl-C, then destroys them (exit 0: that is how spawn is meant to end). With --detach it exits and
  * leaves them in the ledger for `kola cleanup`.
  */
-export async function spawnCommand(
-  opts: SpawnFlags,
-  env: { interrupts: Interrupts; argv: string[] },
-): Promise<number> {
+export async function spawnCommand(opts: SpawnFlags, env: KolaCommandEnvironment): Promise<number> {
   const count = positiveInteger(opts.nodecount, '--nodecount');
   let userData: UserData | undefined;
   if (opts.userdata) {
@@ -35,18 +32,18 @@ export async function spawnCommand(
     userData = UserData.detect(text, opts.userdata);
   }
   const ssh = sshSettings(opts);
-  const { platform, options } = await resolvePlatform(opts);
-  const run = await openRunFor(opts, platform, env.interrupts, ssh);
+  const { platform, options } = await resolvePlatform(opts, env);
+  const run = await openRunFor(opts, platform, env, ssh);
   if (opts.detach) run.ctx.detached = true; // local VMs must then outlive this process
   const signal = env.interrupts.signal;
   let keep = false;
-  const flight = await platform.createFlight(options as never, run.ctx);
+  const flight = await platform.createFlight(options, run.ctx);
   try {
     writeProperties(run.outputDir, {
       cmdline: env.argv.slice(1),
       platform: platform.name,
       version: kolaVersion,
-      platformProperties: platform.properties(options as never),
+      platformProperties: { ...platform.properties(options), ...flight.properties() },
     });
     const cluster = await flight.newCluster({ outputDir: join(run.outputDir, 'spawn'), signal });
     const machines = await cluster.newMachines(count, userData, { signal });

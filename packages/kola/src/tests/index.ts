@@ -1,4 +1,5 @@
 import { registerTests, type TestDefinition } from '@mantle/harness';
+import type { KolaDependencies } from '../environment.js';
 import { basicTests } from './basic/index.js';
 import { clusterTests } from './cluster/index.js';
 import { rebootTests } from './reboot/index.js';
@@ -7,20 +8,13 @@ import { userDataTests } from './userdata/index.js';
 /** Every kola test, listed explicitly by group. */
 export const kolaTests: TestDefinition[][] = [basicTests, userDataTests, clusterTests, rebootTests];
 
-/**
- * Extra test modules (absolute paths, comma-separated) whose `tests` export is added: how the repo's
- * own tests run hanging, failing and panicking fixtures through a real kola process.
- */
-export const testModulesVariable = 'KOLA_INTERNAL_TEST_MODULES';
-
+/** kola's tests, the external ones from `-E` directories, and those the caller adds. */
 export async function loadTests(
-  env: NodeJS.ProcessEnv = process.env,
+  deps: Pick<KolaDependencies, 'extraTests'>,
   externalDirs: string[] = [],
 ): Promise<TestDefinition[]> {
   const extra: TestDefinition[][] = [];
   if (externalDirs.length) extra.push((await import('../external.js')).loadExternalTests(externalDirs));
-  for (const path of (env[testModulesVariable] ?? '').split(',').filter(Boolean)) {
-    extra.push(((await import(path)) as { tests: TestDefinition[] }).tests);
-  }
+  if (deps.extraTests) extra.push(await deps.extraTests());
   return registerTests(...kolaTests, ...extra);
 }

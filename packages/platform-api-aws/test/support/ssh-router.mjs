@@ -1,5 +1,5 @@
 // Test-only SSH routing for the aws platform against moto (plain JS so a real kola process can load
-// it through KOLA_INTERNAL_TEST_DIALER). moto starts no machines: each instance's public IP is routed
+// it through KOLA_TEST_DIALER of test/support/kola.mjs). moto starts no machines: each instance's public IP is routed
 // to an in-process mock SSH server started on first dial, which accepts exactly the keys the instance
 // would: its EC2 key pair's public key and the keys in its userdata, both read back from moto.
 import { randomUUID } from 'node:crypto';

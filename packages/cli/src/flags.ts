@@ -1,8 +1,10 @@
-import { coerceOptionValue, type OptionSpec, UsageError } from '@mantle/cluster';
+import { UsageError } from '@mantle/cluster/errors';
+import { coerceOptionValue, type OptionSpec } from '@mantle/cluster/option-spec';
 import { type Command, Option } from 'commander';
 
 /**
- * Flags generated from zod option specs. commander knows one long name per option, so each old
+ * The one zod → commander flag builder of kola and ore: flags generated from option specs (made
+ * from each zod schema by `describeOptions`, or read from the build's manifest). commander knows one long name per option, so each old
  * spelling (mantle's `--region` for `--aws-region`) is a hidden option of its own, merged back here.
  */
 export function addSpecFlags(

@@ -1,0 +1,2 @@
+export type { KolaDependencies } from './environment.js';
+export { runKola } from './main.js';
