@@ -7,7 +7,7 @@ import type { BaseFlight } from './flight.js';
 import type { Logger } from './log.js';
 import type { BaseMachine, Machine } from './machine.js';
 import type { PlatformContext } from './platform.js';
-import { type RenderedUserData, renderUserData, UserData } from './userdata.js';
+import { type RenderedUserData, renderUserData, UserData } from './userdata/index.js';
 import { throwIfAborted } from './wait.js';
 
 export interface ClusterConfig {

@@ -12,5 +12,5 @@ export * from './platform.js';
 export * from './redact.js';
 export * from './semaphore.js';
 export * from './ssh.js';
-export * from './userdata.js';
+export * from './userdata/index.js';
 export * from './wait.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostKeyMismatchError, PlatformApiError, SshConnectError, TimeoutError } from '../errors.js';
 import type { Flight } from '../flight.js';
 import { describeOptions, resolveOptions } from '../options.js';
-import { UserData } from '../userdata.js';
+import { UserData } from '../userdata/index.js';
 import { createTestContext, type TestContext } from './context.js';
 import { describePlatformContract } from './contract.js';
 import {

@@ -18,7 +18,7 @@ import { BaseFlight, type Flight } from '../flight.js';
 import type { LedgerEntry } from '../ledger.js';
 import { BaseMachine, type Machine } from '../machine.js';
 import { definePlatform, type PlatformContext } from '../platform.js';
-import type { RenderedKind, RenderedUserData } from '../userdata.js';
+import type { RenderedKind, RenderedUserData } from '../userdata/index.js';
 import { sleep } from '../wait.js';
 import { freePort, generateHostKey, type MockSshServer, startMockSshServer } from './mock-ssh-server.js';
 
