@@ -1,6 +1,7 @@
 export * from './cache-dir.js';
 export * from './cluster.js';
 export * from './disposable.js';
+export * from './duration.js';
 export * from './errors.js';
 export * from './flight.js';
 export * from './gc.js';
