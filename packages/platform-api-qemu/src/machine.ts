@@ -22,8 +22,9 @@ import {
   type RenderedUserData,
   sleep,
 } from '@mantle/cluster';
+import { type QemuLaunchSpec, qemuArgv } from './argv.js';
 import { privateAddress, type QemuCluster } from './cluster.js';
-import { ovmfVars } from './firmware.js';
+import { ovmfCode, ovmfVars } from './firmware.js';
 import { exited, killQemu, spawnQemu } from './process.js';
 import { parseForwardedPort, QmpClient } from './qmp.js';
 
@@ -139,10 +140,10 @@ export class QemuMachine extends BaseMachine {
     if (userData.kind !== 'script') {
       userData.addFile('/etc/systemd/network/10-kola-private.network', networkdFile(mac, ip), 0o644);
     }
-    const fw: string[] = [];
+    const fwCfgEntries: { name: string; file: string }[] = [];
     const addFw = (name: string, file: string, contents: string) => {
       writeFileSync(join(dir, file), contents);
-      fw.push('-fw_cfg', `name=${name},file=${join(dir, file)}`);
+      fwCfgEntries.push({ name, file: join(dir, file) });
     };
     if (userData.kind === 'ignition') addFw(fwCfg.ignition, 'config.ign', userData.toString());
     else {
@@ -153,7 +154,7 @@ export class QemuMachine extends BaseMachine {
     addFw(fwCfg.privateNetwork, 'private-network', `${mac} ${ip}/24\n`);
 
     const boot = flight.boot;
-    const disk: string[] = [];
+    let disk: QemuLaunchSpec['disk'];
     if (boot.disk) {
       const overlay = join(dir, 'disk.qcow2');
       await execFileAsync(
@@ -173,58 +174,31 @@ export class QemuMachine extends BaseMachine {
         ],
         { signal: request.signal },
       );
-      disk.push(
-        ...(boot.disk.device === 'nvme'
-          ? [
-              '-drive',
-              `if=none,id=d0,file=${overlay},format=qcow2`,
-              '-device',
-              'nvme,drive=d0,serial=primary-disk',
-            ]
-          : ['-drive', `if=virtio,file=${overlay},format=qcow2`]),
-      );
+      disk = { overlay, device: boot.disk.device };
     }
-    if (boot.firmware === 'uefi') copyFileSync(ovmfVars, join(dir, 'OVMF_VARS.fd'));
+    let firmware: QemuLaunchSpec['firmware'] = { kind: 'bios' };
+    if (boot.firmware === 'uefi') {
+      firmware = { kind: 'uefi', code: ovmfCode, vars: join(dir, 'OVMF_VARS.fd') };
+      copyFileSync(ovmfVars, firmware.vars);
+    }
     const consolePath = join(outputDir, 'console.txt');
     const qmpPath = join(dir, 'qmp.sock');
     const options = flight.options;
-    const args = [
-      '-name',
-      id,
-      '-nodefaults',
-      '-no-user-config',
-      '-display',
-      'none',
-      '-M',
-      'q35',
-      ...flight.accel.args,
-      '-m',
-      String(options.memory),
-      '-smp',
-      String(options.cpus),
-      '-qmp',
-      `unix:${qmpPath},server=on,wait=off`,
-      '-chardev',
-      `file,id=console,path=${consolePath}`,
-      '-serial',
-      'chardev:console',
-      '-netdev',
-      'user,id=n0,hostfwd=tcp:127.0.0.1:0-:22',
-      '-device',
-      'virtio-net-pci,netdev=n0',
-      '-netdev',
-      `stream,id=p0,server=off,addr.type=unix,addr.path=${cluster.hub.path}`,
-      '-device',
-      `virtio-net-pci,netdev=p0,mac=${mac}`,
-      '-device',
-      'virtio-rng-pci',
-      ...flight.firmwareArgs(dir),
-      ...(boot.kernel ? ['-kernel', boot.kernel] : []),
-      ...(boot.initrd ? ['-initrd', boot.initrd] : []),
-      ...(boot.append ? ['-append', boot.append] : []),
-      ...disk,
-      ...fw,
-    ];
+    const args = qemuArgv({
+      name: id,
+      accelArgs: flight.accel.args,
+      memoryMiB: options.memory,
+      cpus: options.cpus,
+      qmpSocket: qmpPath,
+      consoleFile: consolePath,
+      privateNetwork: { hubSocket: cluster.hub.path, mac },
+      firmware,
+      kernel: boot.kernel,
+      initrd: boot.initrd,
+      append: boot.append,
+      disk,
+      fwCfg: fwCfgEntries,
+    });
     const logPath = join(dir, 'qemu.log');
     const child = spawnQemu(options.binary, args, { detached: ctx.detached ?? false, logPath });
     const pid = child.pid;
