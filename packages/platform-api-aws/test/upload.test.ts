@@ -562,7 +562,7 @@ describe('ore aws upload: bad input is one line, exit 2, nothing touched', () =>
     [
       'bad --expires-in',
       () => ({ file: rawImage().path, name: 'x-image', expiresIn: 'soon' }),
-      /--expires-in "soon"/,
+      /--expires-in: "soon" is not a duration/,
     ],
     [
       '--object-format with --method ebs',

@@ -172,4 +172,16 @@ describe('qemuArgv', () => {
     const argv = qemuArgv({ ...firmwareBoot, memoryMiB: 2048, cpus: 4 });
     expect(argv.slice(argv.indexOf('-m'), argv.indexOf('-m') + 4)).toEqual(['-m', '2048', '-smp', '4']);
   });
+
+  it('doubles commas in paths inside option values, as the option syntax of QEMU needs', () => {
+    const argv = qemuArgv({
+      ...firmwareBoot,
+      consoleFile: '/out/a,b/console.txt',
+      disk: { overlay: '/tmp/x,y/disk.qcow2', device: 'virtio' },
+      fwCfg: [{ name: 'opt/com.coreos/config', file: '/tmp/x,y/config.ign' }],
+    });
+    expect(argv).toContain('file,id=console,path=/out/a,,b/console.txt');
+    expect(argv).toContain('if=virtio,file=/tmp/x,,y/disk.qcow2,format=qcow2');
+    expect(argv).toContain('name=opt/com.coreos/config,file=/tmp/x,,y/config.ign');
+  });
 });

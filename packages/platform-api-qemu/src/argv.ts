@@ -2,8 +2,7 @@
  * QEMU's command line for one machine, as a pure function of plain data: the caller creates the files
  * and sockets, picks the name and paths, and passes them in, so the argv can be tested without QEMU.
  *
- * Values are put into QEMU's `key=value,...` option syntax as given: a comma in a path is not doubled
- * (QEMU's escape), so paths with commas are not supported.
+ * Paths inside QEMU's `key=value,...` option syntax have their commas doubled (`optionValue`).
  */
 export interface QemuLaunchSpec {
   /** `-name`: also how `kola cleanup` recognises the process in /proc/<pid>/cmdline. */
@@ -36,24 +35,32 @@ function firmwareArgs(firmware: QemuLaunchSpec['firmware']): string[] {
   if (firmware.kind !== 'uefi') return [];
   return [
     '-drive',
-    `if=pflash,format=raw,unit=0,readonly=on,file=${firmware.code}`,
+    `if=pflash,format=raw,unit=0,readonly=on,file=${optionValue(firmware.code)}`,
     '-drive',
-    `if=pflash,format=raw,unit=1,file=${firmware.vars}`,
+    `if=pflash,format=raw,unit=1,file=${optionValue(firmware.vars)}`,
   ];
 }
 
 function diskArgs(disk: QemuLaunchSpec['disk']): string[] {
   if (!disk) return [];
-  if (disk.device === 'virtio') return ['-drive', `if=virtio,file=${disk.overlay},format=qcow2`];
+  if (disk.device === 'virtio') return ['-drive', `if=virtio,file=${optionValue(disk.overlay)},format=qcow2`];
   return [
     '-drive',
-    `if=none,id=d0,file=${disk.overlay},format=qcow2`,
+    `if=none,id=d0,file=${optionValue(disk.overlay)},format=qcow2`,
     '-device',
     'nvme,drive=d0,serial=primary-disk',
   ];
 }
 
 /** The arguments after the binary (setpriv wrapping, where used, is process.ts's business). */
+/**
+ * A value inside QEMU's `key=value,…` option syntax: a comma is doubled, or QEMU would read what
+ * follows it as the next key (an output directory or TMPDIR with a comma in it).
+ */
+export function optionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
 export function qemuArgv(spec: QemuLaunchSpec): string[] {
   return [
     '-name',
@@ -70,9 +77,9 @@ export function qemuArgv(spec: QemuLaunchSpec): string[] {
     '-smp',
     String(spec.cpus),
     '-qmp',
-    `unix:${spec.qmpSocket},server=on,wait=off`,
+    `unix:${optionValue(spec.qmpSocket)},server=on,wait=off`,
     '-chardev',
-    `file,id=console,path=${spec.consoleFile}`,
+    `file,id=console,path=${optionValue(spec.consoleFile)}`,
     '-serial',
     'chardev:console',
     '-netdev',
@@ -80,7 +87,7 @@ export function qemuArgv(spec: QemuLaunchSpec): string[] {
     '-device',
     'virtio-net-pci,netdev=n0',
     '-netdev',
-    `stream,id=p0,server=off,addr.type=unix,addr.path=${spec.privateNetwork.hubSocket}`,
+    `stream,id=p0,server=off,addr.type=unix,addr.path=${optionValue(spec.privateNetwork.hubSocket)}`,
     '-device',
     `virtio-net-pci,netdev=p0,mac=${spec.privateNetwork.mac}`,
     '-device',
@@ -90,6 +97,6 @@ export function qemuArgv(spec: QemuLaunchSpec): string[] {
     ...(spec.initrd ? ['-initrd', spec.initrd] : []),
     ...(spec.append ? ['-append', spec.append] : []),
     ...diskArgs(spec.disk),
-    ...spec.fwCfg.flatMap((entry) => ['-fw_cfg', `name=${entry.name},file=${entry.file}`]),
+    ...spec.fwCfg.flatMap((entry) => ['-fw_cfg', `name=${entry.name},file=${optionValue(entry.file)}`]),
   ];
 }

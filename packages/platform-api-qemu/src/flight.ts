@@ -135,17 +135,6 @@ export class QemuFlight extends BaseFlight {
     return resolvedProperties(this.resolved);
   }
 
-  /** QEMU arguments for firmware (UEFI pflash) where asked. */
-  firmwareArgs(machineDir: string): string[] {
-    if (this.boot.firmware !== 'uefi') return [];
-    return [
-      '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${ovmfCode}`,
-      '-drive',
-      `if=pflash,format=raw,unit=1,file=${join(machineDir, 'OVMF_VARS.fd')}`,
-    ];
-  }
-
   protected async createCluster(config: ClusterConfig): Promise<BaseCluster> {
     const hub = await EthernetHub.listen(join(this.runtimeDir, `net${++this.clusterCount}.sock`));
     return new QemuCluster(this, config, hub);
