@@ -1,5 +1,6 @@
 import { logLevelOf, specFlagValues } from '@mantle/cli';
 import {
+  type CommandIo,
   createLogger,
   describeOptions,
   errorMessage,
@@ -86,22 +87,26 @@ export async function runVerb(
   env.setExitCode(code ?? 0);
 }
 
+/** Loads one platform, resolves its options and gc flags, and sweeps it. */
+async function sweep(
+  entry: PlatformEntry,
+  opts: OreFlags,
+  env: OreActionEnvironment,
+  io: CommandIo,
+): Promise<PlatformGcOutcome> {
+  const platform = await entry.load();
+  const { options, locations } = platformOptionsOf(platform, opts, true);
+  const log = loggerFor(platform.name, opts);
+  return gcPlatform(platform, options, gcFlagsOf(opts, locations, env), io, log, env.signal);
+}
+
 export async function runPlatformGc(
   entry: PlatformEntry,
   opts: OreFlags,
   env: OreActionEnvironment,
 ): Promise<void> {
-  const platform = await entry.load();
-  const { options, locations } = platformOptionsOf(platform, opts, true);
   const io = createIo(process.stdout, process.stderr, Boolean(opts.json));
-  const outcome = await gcPlatform(
-    platform,
-    options,
-    gcFlagsOf(opts, locations, env),
-    io,
-    loggerFor(platform.name, opts),
-    env.signal,
-  );
+  const outcome = await sweep(entry, opts, env, io);
   if (io.json) io.result(outcome);
   env.setExitCode(gcExitCode([outcome]));
 }
@@ -120,19 +125,7 @@ export async function runCrossPlatformGc(
   const outcomes: PlatformGcOutcome[] = [];
   for (const entry of entries.filter((e) => wanted.length === 0 || wanted.includes(e.name))) {
     try {
-      const platform = await entry.load();
-      // mantle's short spellings are not flags of the cross-platform gc: prefixed flags only
-      const { options, locations } = platformOptionsOf(platform, opts, true);
-      outcomes.push(
-        await gcPlatform(
-          platform,
-          options,
-          gcFlagsOf(opts, locations, env),
-          io,
-          loggerFor(platform.name, opts),
-          env.signal,
-        ),
-      );
+      outcomes.push(await sweep(entry, opts, env, io));
     } catch (e) {
       if (env.signal.aborted) throw e;
       // one platform's bad credentials must not stop the sweep of the others
