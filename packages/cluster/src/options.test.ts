@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { coerceOptionValue, describeOptions, kebabCase, resolveOptions } from './options.js';
+import { redact } from './redact.js';
 
 const schema = z.object({
   region: z
@@ -138,6 +139,34 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions('aws', schema, { env: {}, flags: { diskSizeGb: '' } })).toThrow(
       /--aws-disk-size-gb: "" is not a number/,
     );
+  });
+
+  it('registers the value of every secret option, so redact() hides it', () => {
+    const fromEnv = 'env-secret-9c1f2a';
+    const fromFlag = 'flag-secret-4b7e0d';
+    const notSecret = 'ami-plain-55e1c3';
+    resolveOptions('aws', schema, { env: { KOLA_SECRET: fromEnv, KOLA_AMI: notSecret } });
+    resolveOptions('aws', schema, {
+      env: { KOLA_SECRET: 'ignored-env-value' },
+      flags: { secretKey: fromFlag },
+    });
+    expect(redact(`key ${fromEnv} and ${fromFlag}, ami ${notSecret}`)).toBe(
+      `key [REDACTED] and [REDACTED], ami ${notSecret}`,
+    );
+    // the environment's value was not the one used, so it was not read as a secret
+    expect(redact('ignored-env-value')).toBe('ignored-env-value');
+  });
+
+  it('registers a secret value before a coercion error can quote it', () => {
+    const pinSchema = z.object({ pin: z.number().optional().meta({ env: 'KOLA_PIN', secret: true }) });
+    let message = '';
+    try {
+      resolveOptions('aws', pinSchema, { env: { KOLA_PIN: 'not-a-pin-7731' } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe('$KOLA_PIN: "not-a-pin-7731" is not a number');
+    expect(redact(message)).toBe('$KOLA_PIN: "[REDACTED]" is not a number');
   });
 
   it('coerceOptionValue passes typed values through', () => {

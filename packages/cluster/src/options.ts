@@ -7,6 +7,7 @@ import {
   type OptionMeta,
   type OptionSpec,
 } from './option-spec.js';
+import { registerSecret } from './redact.js';
 
 export * from './option-spec.js';
 
@@ -113,8 +114,12 @@ export function resolveOptions<S extends PlatformOptionsSchema>(
   const raw: Record<string, unknown> = {};
   const sourceOf: Record<string, string> = {};
   const prefix = input.flagPrefix ?? `--${platform}-`;
-  for (const spec of describeOptions(platform, schema, prefix)) {
+  const specs = describeOptions(platform, schema, prefix);
+  for (const spec of specs) {
     const flagValue = input.flags?.[spec.key];
+    const given = flagValue !== undefined ? flagValue : spec.env ? env[spec.env] : undefined;
+    // before coercion and validation, whose error messages may quote the value
+    if (spec.secret) registerSecretValue(given);
     if (flagValue !== undefined) {
       raw[spec.key] = coerceOptionValue(spec, flagValue, spec.flag);
       sourceOf[spec.key] = spec.flag;
@@ -130,5 +135,13 @@ export function resolveOptions<S extends PlatformOptionsSchema>(
     const where = sourceOf[key] ?? `${prefix}${kebabCase(key)}`;
     throw new ConfigError(`${where}: ${issue.message}`);
   }
+  // the parsed value too: a default or a schema transform may differ from what was given
+  for (const spec of specs) if (spec.secret) registerSecretValue(parsed.data[spec.key]);
   return parsed.data;
+}
+
+/** Registers a secret option's value (each string of a list) so redact() hides it. */
+function registerSecretValue(value: unknown): void {
+  if (typeof value === 'string') registerSecret(value);
+  else if (Array.isArray(value)) for (const item of value) registerSecretValue(item);
 }
