@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, CredentialsError, createLogger, memorySink } from '@mantle/cluster';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { makeTempHome, thrown } from '../test/support.js';
 import {
   type CredentialsFile,
   profileFileSource,
@@ -18,23 +18,13 @@ let home: string;
 let configPath: string;
 
 beforeEach(() => {
-  home = mkdtempSync(join(tmpdir(), 'mantle-auth-'));
-  mkdirSync(join(home, '.config'));
+  home = makeTempHome('.config');
   configPath = join(home, '.config', 'digitalocean.json');
 });
 afterEach(() => {
   rmSync(home, { recursive: true, force: true });
   vi.restoreAllMocks();
 });
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 /** A unique secret per test, so redaction registered by one test cannot make another pass. */
 let n = 0;

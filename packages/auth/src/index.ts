@@ -1,8 +1,9 @@
 /**
  * Shared credential mechanics for every platform: mantle's JSON profile-map files, flag > env > file >
  * default precedence, the file-permission warning, and secret registration. Platform readers
- * (`do.ts`, `esx.ts`, …) build on these.
+ * (`aws.ts`, …) build on these.
  */
 export { redact, redactValue, registerSecret } from '@mantle/cluster';
+export * from './aws.js';
 export * from './credentials.js';
 export * from './profile-file.js';

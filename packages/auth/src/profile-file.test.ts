@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, CredentialsError } from '@mantle/cluster';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { makeTempHome, thrown } from '../test/support.js';
 import {
   checkFilePrivate,
   defaultConfigPath,
@@ -23,8 +23,7 @@ let home: string;
 let configPath: string;
 
 beforeEach(() => {
-  home = mkdtempSync(join(tmpdir(), 'mantle-auth-'));
-  mkdirSync(join(home, '.config'));
+  home = makeTempHome('.config');
   configPath = join(home, '.config', 'digitalocean.json');
 });
 afterEach(() => {
@@ -34,16 +33,6 @@ afterEach(() => {
 function write(text: string, mode = 0o600): void {
   writeFileSync(configPath, text);
   chmodSync(configPath, mode);
-}
-
-/** The error thrown by `fn` (fails the test if nothing is thrown). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
 }
 
 const read = (profile?: string) =>

@@ -231,7 +231,8 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
-function describeIoError(e: unknown): string {
+/** An I/O error in a few words for messages: `permission denied (EACCES)`, `is a directory`. */
+export function describeIoError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
     case 'EACCES':

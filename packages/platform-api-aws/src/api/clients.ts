@@ -5,6 +5,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
+import { readAwsCredentials } from '@mantle/auth';
 import { ConfigError } from '@mantle/cluster';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { AwsOptions } from '../options.js';
@@ -31,22 +32,6 @@ const s3MaxSockets = 64;
 /** Attempts per call, for throttling (RequestLimitExceeded), 5xx and network errors. */
 export const defaultMaxAttempts = 8;
 
-function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider | undefined {
-  // The SDK's standard chain (env, shared files, SSO, IMDS) unless a profile or file is named.
-  if (!options.profile && !options.credentialsFile) return undefined;
-  let provider: AwsCredentialIdentityProvider | undefined;
-  return async (identityProperties) => {
-    if (!provider) {
-      const { fromIni } = await import('@aws-sdk/credential-provider-ini');
-      provider = fromIni({
-        ...(options.profile ? { profile: options.profile } : {}),
-        ...(options.credentialsFile ? { filepath: options.credentialsFile } : {}),
-      });
-    }
-    return provider(identityProperties);
-  };
-}
-
 /** The services whose endpoint `$AWS_ENDPOINT_URL_<SERVICE>` can set on its own. */
 export type AwsService = 'EC2' | 'S3' | 'EBS' | 'STS' | 'IAM';
 
@@ -68,14 +53,35 @@ export function endpointFor(
   return specific;
 }
 
-export function createAwsClients(
-  options: AwsOptions,
-  settings: { maxAttempts?: number; region?: string } = {},
-): AwsClients {
+export interface AwsClientSettings {
+  maxAttempts?: number;
+  region?: string;
+  /** Where a credentials-file warning goes (it is readable by others); default a line on stderr. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Clients for `options`. The credentials are read through @mantle/auth (the SDK's chain unless a
+ * profile or credentials file is named), once for these clients and every `inRegion` copy; a named
+ * credentials file that is missing or unreadable throws here, before any request.
+ */
+export function createAwsClients(options: AwsOptions, settings: AwsClientSettings = {}): AwsClients {
   // Node 20 is supported by these SDK versions; the notice about 2027 releases is noise on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { provider } = readAwsCredentials({
+    profile: options.profile,
+    credentialsFile: options.credentialsFile,
+    onWarning: settings.onWarning ?? ((message) => process.stderr.write(`aws: warning: ${message}\n`)),
+  });
+  return clientsWith(options, settings, provider);
+}
+
+function clientsWith(
+  options: AwsOptions,
+  settings: AwsClientSettings,
+  credentials: AwsCredentialIdentityProvider,
+): AwsClients {
   const region = settings.region ?? options.region;
-  const credentials = credentialsFor(options);
   const endpoints = Object.fromEntries(
     (['EC2', 'S3', 'EBS', 'STS', 'IAM'] as const).map((service) => [service, endpointFor(options, service)]),
   ) as Record<AwsService, string | undefined>;
@@ -84,7 +90,7 @@ export function createAwsClients(
     maxAttempts: settings.maxAttempts ?? defaultMaxAttempts,
     retryMode: 'standard',
     ...(endpoints[service] ? { endpoint: endpoints[service] } : {}),
-    ...(credentials ? { credentials } : {}),
+    credentials,
   });
   // made with the S3 client, so verbs that never talk to S3 hold no agents
   let s3Agents: { http: HttpAgent; https: HttpsAgent } | undefined;
@@ -119,7 +125,7 @@ export function createAwsClients(
     ebs: () => lazy('ebs', async () => new (await import('@aws-sdk/client-ebs')).EBSClient(base('EBS'))),
     sts: () => lazy('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(base('STS'))),
     iam: () => lazy('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(base('IAM'))),
-    inRegion: (other) => createAwsClients(options, { ...settings, region: other }),
+    inRegion: (other) => clientsWith(options, { ...settings, region: other }, credentials),
     destroy() {
       for (const p of cache.values()) void p.then((c) => c.destroy()).catch(() => {});
       cache.clear();
