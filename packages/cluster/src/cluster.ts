@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { destroyTogether, once } from './disposable.js';
-import { errorMessage } from './errors.js';
+import { destroyTogether, once, rejections } from './disposable.js';
+import { cleanupErrorsOf, rootFailure, withCleanupErrors } from './errors.js';
 import type { BaseFlight } from './flight.js';
 import type { Logger } from './log.js';
 import type { BaseMachine, Machine } from './machine.js';
@@ -118,10 +118,8 @@ export abstract class BaseCluster implements Cluster {
       writeFileSync(join(machine.outputDir, 'user-data'), rendered.toString());
       await machine.waitReady(signal);
     } catch (e) {
-      await machine
-        .destroy()
-        .catch((d) => this.log.warn('destroying unready machine failed', { error: errorMessage(d) }));
-      throw e;
+      const destroyed = await Promise.allSettled([machine.destroy()]);
+      throw withCleanupErrors(e, rejections(destroyed));
     }
     return machine;
   }
@@ -129,25 +127,28 @@ export abstract class BaseCluster implements Cluster {
   async newMachines(n: number, userData?: UserData, options: MachineOptions = {}): Promise<Machine[]> {
     const controller = new AbortController();
     const signal = AbortSignal.any([options.signal ?? this.signal, controller.signal]);
-    const made: Machine[] = [];
+    let firstFailure: { reason: unknown } | undefined;
     const results = await Promise.allSettled(
       Array.from({ length: n }, async () => {
         try {
-          const m = await this.newMachine(userData, { ...options, signal });
-          made.push(m);
-          return m;
+          return await this.newMachine(userData, { ...options, signal });
         } catch (e) {
+          firstFailure ??= { reason: e };
           controller.abort(e); // stop the siblings early: the cluster is failing anyway
           throw e;
         }
       }),
     );
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
-      await Promise.allSettled(made.map((m) => m.destroy()));
-      throw failure.reason;
-    }
-    return made;
+    const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (!firstFailure) return made;
+    const destroyed = await Promise.allSettled(made.map((m) => m.destroy()));
+    // what every machine's own rollback could not destroy counts as much as the made machines' destroys
+    // (a sibling stopped by the first failure may carry that failure's cleanup errors too: a Set)
+    const cleanupErrors = new Set([
+      ...rejections(results).flatMap(cleanupErrorsOf),
+      ...rejections(destroyed),
+    ]);
+    throw withCleanupErrors(rootFailure(firstFailure.reason), [...cleanupErrors]);
   }
 
   /** Called by BaseMachine.destroy(). */

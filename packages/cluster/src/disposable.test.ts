@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DisposableStack, once } from './disposable.js';
-import { CleanupError } from './errors.js';
+import { CleanupError, PlatformApiError, RollbackError } from './errors.js';
 
 describe('DisposableStack', () => {
   it('disposes in reverse order, awaiting async cleanups', async () => {
@@ -12,12 +12,9 @@ describe('DisposableStack', () => {
       order.push(v.name);
     });
     expect(value.name).toBe('adopted');
-    stack.use({ [Symbol.asyncDispose]: async () => void order.push('async disposable') });
-    stack.use({ [Symbol.dispose]: () => void order.push('disposable') });
-    expect(stack.use(null)).toBeNull();
+    stack.defer(() => order.push('last'));
     await stack.disposeAsync();
-    expect(order).toEqual(['disposable', 'async disposable', 'adopted', 'first']);
-    expect(stack.disposed).toBe(true);
+    expect(order).toEqual(['last', 'adopted', 'first']);
   });
 
   it('runs every cleanup despite failures and gathers them into one CleanupError', async () => {
@@ -53,20 +50,45 @@ describe('DisposableStack', () => {
     expect(() => stack.defer(() => {})).toThrow(/already disposed/);
   });
 
-  it('move() hands the cleanups to a new stack', async () => {
+  it('rollBack() undoes a failed setup and rethrows its failure', async () => {
     const ran: string[] = [];
-    const setup = new DisposableStack();
-    setup.defer(() => ran.push('a'));
-    setup.defer(() => ran.push('b'));
-    const kept = setup.move();
-    await setup.disposeAsync();
-    expect(ran).toEqual([]);
-    await kept.disposeAsync();
-    expect(ran).toEqual(['b', 'a']);
+    const stack = new DisposableStack();
+    stack.defer(() => ran.push('undone'));
+    const failure = new PlatformApiError({ platform: 'aws', operation: 'ImportKeyPair' }, 'throttled');
+    await expect(stack.rollBack(failure)).rejects.toBe(failure);
+    expect(ran).toEqual(['undone']);
   });
 
-  it('rejects values that are not disposable', () => {
-    expect(() => new DisposableStack().use({} as unknown as Disposable)).toThrow(TypeError);
+  it('rollBack() throws a RollbackError with the failure and every cleanup that failed', async () => {
+    const stack = new DisposableStack();
+    stack.defer(() => {
+      throw new Error('key pair busy');
+    });
+    stack.defer(() => {
+      throw new Error('instance stuck');
+    });
+    const failure = new PlatformApiError({ platform: 'aws', operation: 'RunInstances' }, 'no capacity');
+    const err = (await stack.rollBack(failure).catch((e: unknown) => e)) as RollbackError;
+    expect(err).toBeInstanceOf(RollbackError);
+    expect(err).toBeInstanceOf(CleanupError);
+    expect(err.failure).toBe(failure);
+    expect(err.code).toBe('platform.aws.api');
+    expect(err.errors.map((e) => (e as Error).message)).toEqual(['instance stuck', 'key pair busy']);
+    expect(err.message).toBe(
+      'aws RunInstances: no capacity; then cleaning up failed: instance stuck; key pair busy',
+    );
+  });
+
+  it('rollBack() of a failure that carries cleanup errors already keeps one list of them', async () => {
+    const stack = new DisposableStack();
+    stack.defer(() => {
+      throw new Error('second leak');
+    });
+    const inner = new RollbackError(new Error('boom'), [new Error('first leak')]);
+    const err = (await stack.rollBack(inner).catch((e: unknown) => e)) as RollbackError;
+    expect((err.failure as Error).message).toBe('boom');
+    expect(err.code).toBe('cleanup');
+    expect(err.message).toBe('boom; then cleaning up failed: first leak; second leak');
   });
 });
 

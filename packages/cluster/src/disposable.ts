@@ -1,4 +1,4 @@
-import { CleanupError } from './errors.js';
+import { CleanupError, RollbackError } from './errors.js';
 
 /**
  * A small AsyncDisposableStack (Node 20 has none): push cleanups as resources are made, dispose them
@@ -9,36 +9,15 @@ export class DisposableStack implements AsyncDisposable {
   private readonly cleanups: Array<() => unknown> = [];
   private disposal: Promise<void> | undefined;
 
-  get disposed(): boolean {
-    return this.disposal !== undefined;
-  }
-
   /** Registers a cleanup and returns `value`, so creation and cleanup stay on one line. */
   adopt<T>(value: T, cleanup: (value: T) => unknown): T {
     this.defer(() => cleanup(value));
     return value;
   }
 
-  /** Registers an AsyncDisposable (or Disposable) and returns it. */
-  use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T {
-    if (value == null) return value;
-    const v = value as Partial<AsyncDisposable & Disposable>;
-    const dispose = v[Symbol.asyncDispose] ?? v[Symbol.dispose];
-    if (typeof dispose !== 'function') throw new TypeError('value is not disposable');
-    this.defer(() => dispose.call(value));
-    return value;
-  }
-
   defer(cleanup: () => unknown): void {
     if (this.disposal) throw new Error('DisposableStack already disposed');
     this.cleanups.push(cleanup);
-  }
-
-  /** Moves the cleanups to a new stack (keep resources after a successful setup). */
-  move(): DisposableStack {
-    const next = new DisposableStack();
-    next.cleanups.push(...this.cleanups.splice(0));
-    return next;
   }
 
   disposeAsync(): Promise<void> {
@@ -57,6 +36,19 @@ export class DisposableStack implements AsyncDisposable {
     return this.disposal;
   }
 
+  /**
+   * Undoes a setup that failed with `failure`: disposes the stack, then throws `failure`, or a
+   * RollbackError with the cleanups that failed too (what may be left behind).
+   */
+  async rollBack(failure: unknown): Promise<never> {
+    try {
+      await this.disposeAsync();
+    } catch (e) {
+      throw new RollbackError(failure, e instanceof CleanupError ? e.errors : [e]);
+    }
+    throw failure;
+  }
+
   [Symbol.asyncDispose](): Promise<void> {
     return this.disposeAsync();
   }
@@ -71,6 +63,11 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** The reasons of the rejected results. */
+export function rejections(results: PromiseSettledResult<unknown>[]): unknown[] {
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+}
+
 /**
  * Destroys the children in parallel, then the owner's own resources, and reports every failure
  * together: one child failing never stops the others or the owner's cleanup.
@@ -80,10 +77,7 @@ export async function destroyTogether(
   children: Iterable<{ destroy(): Promise<void> }>,
   own: () => Promise<void>,
 ): Promise<void> {
-  const results = await Promise.allSettled([...children].map((c) => c.destroy()));
-  const errors = results
-    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-    .map((r) => r.reason);
+  const errors = rejections(await Promise.allSettled([...children].map((c) => c.destroy())));
   try {
     await own();
   } catch (e) {

@@ -149,6 +149,40 @@ export class CleanupError extends MantleError {
   }
 }
 
+/**
+ * An operation failed, and undoing what it had made failed too. It keeps the failure's code and exit
+ * status (that is why the operation failed); `errors` are the cleanups that failed, each naming what may
+ * be left behind. A RollbackError given as the failure is flattened into this one.
+ */
+export class RollbackError extends CleanupError {
+  override readonly code: string;
+  override readonly exitCode: number;
+  readonly failure: unknown;
+  constructor(failure: unknown, cleanupErrors: unknown[]) {
+    const inner = failure instanceof RollbackError ? failure : undefined;
+    const root = inner ? inner.failure : failure;
+    super(`${errorMessage(root)}; then cleaning up failed`, [...(inner?.errors ?? []), ...cleanupErrors]);
+    this.failure = root;
+    this.code = root instanceof MantleError ? root.code : 'cleanup';
+    this.exitCode = root instanceof MantleError ? root.exitCode : 3;
+  }
+}
+
+/** `failure` itself when nothing failed while cleaning up after it, else a RollbackError with both. */
+export function withCleanupErrors(failure: unknown, cleanupErrors: unknown[]): unknown {
+  return cleanupErrors.length ? new RollbackError(failure, cleanupErrors) : failure;
+}
+
+/** Why the operation that threw `e` failed, without the cleanup failures a RollbackError adds. */
+export function rootFailure(e: unknown): unknown {
+  return e instanceof RollbackError ? e.failure : e;
+}
+
+/** The cleanups that failed after the operation that threw `e` (what may be left behind); [] if none. */
+export function cleanupErrorsOf(e: unknown): unknown[] {
+  return e instanceof RollbackError ? e.errors : [];
+}
+
 export function isMantleError(e: unknown): e is MantleError {
   return e instanceof MantleError;
 }

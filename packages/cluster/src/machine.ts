@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BaseCluster } from './cluster.js';
 import { once } from './disposable.js';
-import { errorMessage } from './errors.js';
+import { CleanupError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { type ExecOptions, type SshEndpoint, type SshResult, SshSession, sshCommandLine } from './ssh.js';
 import { deadline, releaseDeadline, waitFor } from './wait.js';
@@ -204,6 +204,9 @@ export abstract class BaseMachine implements Machine {
     this.session.close();
     try {
       await this.terminate(signal);
+    } catch (e) {
+      // still in the ledger, so `kola cleanup --run` can retry it
+      throw new CleanupError(`machine ${this.id} may be left behind`, [e]);
     } finally {
       releaseDeadline(signal);
     }

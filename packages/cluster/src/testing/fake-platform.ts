@@ -59,6 +59,13 @@ export const fakeOptions = z.object({
     .default(0)
     .describe('Make the Nth machine creation of the flight fail with an API error (0: never)')
     .meta({ env: 'KOLA_FAKE_FAIL_CREATE', valueName: 'N' }),
+  failTerminate: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Make the Nth machine termination of the flight fail with an API error, leaving it (0: never)')
+    .meta({ env: 'KOLA_FAKE_FAIL_TERMINATE', valueName: 'N' }),
   terminateDelayMs: z
     .number()
     .int()
@@ -144,7 +151,7 @@ export function authorizedKeysOf(userData: RenderedUserData, user: string): stri
 const liveMachines = new Map<string, FakeMachine>();
 
 class FakeFlight extends BaseFlight {
-  private creations = 0;
+  private readonly counts = { creation: 0, termination: 0 };
 
   constructor(
     ctx: PlatformContext,
@@ -155,11 +162,20 @@ class FakeFlight extends BaseFlight {
 
   /** Counts creations; throws for the one `failCreate` names. */
   countCreation(): void {
-    const n = ++this.creations;
-    if (this.options.failCreate > 0 && n === this.options.failCreate) {
+    this.count('creation', 'create machine', this.options.failCreate, '--fake-fail-create');
+  }
+
+  /** Counts terminations; throws for the one `failTerminate` names. */
+  countTermination(): void {
+    this.count('termination', 'terminate machine', this.options.failTerminate, '--fake-fail-terminate');
+  }
+
+  private count(what: 'creation' | 'termination', operation: string, failAt: number, flag: string): void {
+    const n = ++this.counts[what];
+    if (failAt > 0 && n === failAt) {
       throw new PlatformApiError(
-        { platform: 'fake', operation: 'create machine', status: 500, providerCode: 'InjectedFailure' },
-        `creation #${n} failed as asked (--fake-fail-create ${this.options.failCreate})`,
+        { platform: 'fake', operation, status: 500, providerCode: 'InjectedFailure' },
+        `${what} #${n} failed as asked (${flag} ${failAt})`,
       );
     }
   }
@@ -220,6 +236,7 @@ class FakeCluster extends BaseCluster {
         stateFile,
         ledgerKey,
         options,
+        flight: this.fakeFlight,
         userDataKind: request.userData.kind,
         keys: authorizedKeysOf(request.userData, ctx.ssh.user),
       });
@@ -251,6 +268,7 @@ interface FakeMachineInit {
   stateFile: string;
   ledgerKey: string;
   options: FakeOptions;
+  flight: FakeFlight;
   userDataKind: RenderedKind;
   keys: string[];
 }
@@ -410,6 +428,7 @@ class FakeMachine extends BaseMachine {
 
   protected async terminate(signal: AbortSignal): Promise<void> {
     if (this.init.options.terminateDelayMs) await sleep(this.init.options.terminateDelayMs, signal);
+    this.init.flight.countTermination();
     await this.remove();
   }
 
