@@ -300,7 +300,7 @@ async function connectOnce(
       username: options.user ?? options.identity.user,
       privateKey: options.identity.privateKey,
       // The key is the only method kola has. ssh2 would first ask with method "none" for the list of
-      // methods: one more round trip to a server that, under TCG, took ~50 ms of each connection.
+      // methods: one more round trip to a server that may be slow to answer (under TCG).
       authHandler: ['publickey'],
       readyTimeout: attemptTimeoutMs,
       keepaliveInterval: 15_000,

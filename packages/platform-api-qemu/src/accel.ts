@@ -9,7 +9,7 @@ export interface Accel {
   reason: string;
   /** QEMU arguments selecting it. */
   args: string[];
-  /** Multiplier for boot-related timeouts: TCG boots ~10× slower than KVM. */
+  /** Multiplier for boot-related timeouts: TCG emulates the CPU and boots far slower than KVM. */
   timeoutScale: number;
 }
 
@@ -52,7 +52,7 @@ export function kvmProblem(host: HostFacts): string | undefined {
 
 const tcg: Omit<Accel, 'reason'> = {
   accel: 'tcg',
-  // +rdrand: the guest kernel trusts RDRAND, which saves ~14 s of waiting for entropy on every boot
+  // +rdrand: the guest kernel trusts RDRAND, instead of waiting for entropy on every boot
   args: ['-accel', 'tcg', '-cpu', 'qemu64,+rdrand'],
   timeoutScale: 10,
 };

@@ -56,8 +56,8 @@ export class QemuFlight extends BaseFlight {
   private clusterCount = 0;
   /**
    * VMs booting at once. Booting is what loads the host: under TCG, one VM per core boots at full
-   * speed and more slow every boot down super-linearly (measured: 4 systemd VMs on 2 cores took 3.3×
-   * as long as 2), so clusters of several machines and parallel tests queue here.
+   * speed and more slow every boot down super-linearly (docs/performance.md), so clusters of several
+   * machines and parallel tests queue here.
    */
   readonly bootSlots: Semaphore;
 

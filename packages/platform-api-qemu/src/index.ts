@@ -16,8 +16,7 @@ export const platform = definePlatform({
     return QemuFlight.create(options, ctx);
   },
   properties: propertiesOf,
-  // Measured under TCG: up to one VM per core boots at full speed, past that boots slow down
-  // super-linearly (systemd at 4 VMs on 2 cores took 3.3× as long as at 2).
+  // Under TCG up to one VM per core boots at full speed; past that, boots slow down super-linearly.
   defaultParallelism: (options) => Math.max(1, Math.floor(availableParallelism() / options.cpus)),
   async destroyLedgerEntry(entry: LedgerEntry) {
     const { destroyQemuProcess } = await import('./process.js');

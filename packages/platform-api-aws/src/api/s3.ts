@@ -217,8 +217,8 @@ export async function listParts(
 /**
  * The checksum of every multipart upload: each part carries its CRC32, which S3 checks on arrival,
  * and the object's checksum is the composite of those. Without one, S3 (and moto) computes a
- * full-object CRC64NVME at completion, re-reading the whole object: 2-3 s more per GiB in moto, and
- * what boto3's upload_file avoids the same way.
+ * full-object CRC64NVME at completion, re-reading the whole object; boto3's upload_file avoids
+ * that the same way.
  */
 export const multipartChecksumAlgorithm = 'CRC32';
 

@@ -39,7 +39,7 @@ export interface StreamVmdkInput {
   size: number;
   /** Ties the descriptor's content id to this image, so that a re-run makes the same bytes. */
   identity: string;
-  /** zlib level of the grains: 1 (the default) deflates ~2× faster than 6 for ~8 % more bytes. */
+  /** zlib level of the grains: 1 (the default) deflates far faster than 6 for slightly more bytes. */
   level?: number;
   /** Bytes of the raw image read so far, in steps. */
   onRead?(bytes: number): void;
@@ -200,7 +200,7 @@ async function* generate(input: StreamVmdkInput, stats: StreamVmdkStats): AsyncG
   const handle = await open(input.path, 'r');
   try {
     const ahead: Array<{ deflated: Promise<Deflated[]>; bytes: number; buffer: Buffer }> = [];
-    // read buffers are reused: a fresh one per read costs page faults that triple the time to read
+    // read buffers are reused: a fresh one per read costs page faults, most of the time spent reading holes
     const free: Buffer[] = [];
     // deflate errors surface in order, below; this only keeps an early one from going unhandled
     const watch = (p: Promise<Deflated[]>) => {
