@@ -2,7 +2,9 @@ import type { EC2Client, Tag } from '@aws-sdk/client-ec2';
 import {
   type BaseCluster,
   BaseFlight,
+  CleanupError,
   type ClusterConfig,
+  DisposableStack,
   deadline,
   errorMessage,
   type LedgerEntry,
@@ -70,6 +72,8 @@ export class AwsFlight extends BaseFlight {
     readonly amiId: string,
     readonly network: AwsNetwork,
     readonly tuning: AwsTuning,
+    /** What the flight made, undone in reverse by destroy (or by a create that fails part way). */
+    private readonly resources: DisposableStack,
   ) {
     super(ctx, 'aws');
     // `kola-*` is what gc looks for; the default flight name (`kola-<hex>`) already is
@@ -81,8 +85,8 @@ export class AwsFlight extends BaseFlight {
     ctx: PlatformContext,
     tuning: Partial<AwsTuning> = {},
   ): Promise<AwsFlight> {
-    const clients = createAwsClients(options);
-    let flight: AwsFlight | undefined;
+    const resources = new DisposableStack();
+    const clients = resources.adopt(createAwsClients(options), (c) => c.destroy());
     try {
       const ec2 = await clients.ec2();
       const amiId = await resolveAmi(options, (name) => ownImagesNamed(ec2, name, ctx.signal));
@@ -93,11 +97,8 @@ export class AwsFlight extends BaseFlight {
         log: ctx.log,
         signal: ctx.signal,
       });
-      flight = new AwsFlight(ctx, options, clients, ec2, amiId, network, {
-        ...defaultTuning,
-        consoleSettleMs: options.consoleWait * 1000,
-        ...tuning,
-      });
+      const tunings = { ...defaultTuning, consoleSettleMs: options.consoleWait * 1000, ...tuning };
+      const flight = new AwsFlight(ctx, options, clients, ec2, amiId, network, tunings, resources);
       await flight.importKey();
       ctx.log.info('aws: flight ready', {
         ami: amiId,
@@ -106,22 +107,20 @@ export class AwsFlight extends BaseFlight {
       });
       return flight;
     } catch (e) {
-      if (flight) await flight.destroy().catch(() => {});
-      else clients.destroy();
-      throw e;
+      return resources.rollBack(e);
     }
   }
 
-  private keyLedgerKey: string | undefined;
-
   private async importKey(): Promise<void> {
     // recorded before the call: a run killed mid-call still lists the key for `kola cleanup`
-    this.keyLedgerKey = this.ctx.ledger.created({
+    const ledgerKey = this.ctx.ledger.created({
       platform: 'aws',
       kind: ledgerKinds.keyPair,
       id: this.keyName,
       location: this.options.region,
     });
+    // deleted even when the import fails: EC2 may have made the key pair before the answer was lost
+    this.resources.defer(() => this.deleteKey(ledgerKey));
     await importKeyPair(
       this.ec2,
       this.keyName,
@@ -131,25 +130,24 @@ export class AwsFlight extends BaseFlight {
     );
   }
 
+  private async deleteKey(ledgerKey: string): Promise<void> {
+    const signal = deadline(undefined, 60_000, `deleting key pair ${this.keyName}`);
+    try {
+      await deleteKeyPair(this.ec2, this.keyName, signal);
+    } catch (e) {
+      throw new CleanupError(`key pair ${this.keyName} may be left behind`, [e]);
+    } finally {
+      releaseDeadline(signal);
+    }
+    this.ctx.ledger.destroyed(ledgerKey);
+  }
+
   protected async createCluster(config: ClusterConfig): Promise<BaseCluster> {
     return new AwsCluster(this, config);
   }
 
-  protected override async destroyFlightResources(): Promise<void> {
-    try {
-      if (this.keyLedgerKey) {
-        const signal = deadline(undefined, 60_000, `deleting key pair ${this.keyName}`);
-        try {
-          await deleteKeyPair(this.ec2, this.keyName, signal);
-        } finally {
-          releaseDeadline(signal);
-        }
-        this.ctx.ledger.destroyed(this.keyLedgerKey);
-        this.keyLedgerKey = undefined;
-      }
-    } finally {
-      this.clients.destroy();
-    }
+  protected override destroyFlightResources(): Promise<void> {
+    return this.resources.disposeAsync();
   }
 }
 

@@ -11,9 +11,10 @@ import {
   DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
   type EC2Client,
+  ImportKeyPairCommand,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { ConfigError, UserData } from '@mantle/cluster';
+import { ConfigError, RollbackError, UserData } from '@mantle/cluster';
 import { createTestContext, type TestContext } from '@mantle/cluster/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsProperties } from '../src/ami.js';
@@ -294,6 +295,38 @@ describe('machines', () => {
       const described = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [m.id] })))
         .Reservations![0]!.Instances![0]!;
       expect(described.SubnetId).toBe(runs.at(-1));
+    });
+
+    it('a create failing after EC2 made the key pair, whose delete fails too, says the key pair may be left', async () => {
+      const keyName = ctx.runId; // the flight's name, already `kola-*`
+      // EC2 made the key pair, but its answer never came back
+      await ec2.send(
+        new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: Buffer.from(ctx.ssh.publicKey) }),
+      );
+      proxy = await startFaultProxy(moto.endpoint, (action) => {
+        if (action === 'ImportKeyPair')
+          return { status: 400, code: 'InjectedLostAnswer', message: 'connection reset' };
+        if (action === 'DeleteKeyPair')
+          return { status: 403, code: 'UnauthorizedOperation', message: 'not allowed' };
+        return undefined;
+      });
+      const err = await AwsFlight.create(options({ endpoint: proxy.endpoint }), ctx, fastTuning).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RollbackError);
+      const message = (err as RollbackError).message;
+      expect(message).toMatch(/^aws ImportKeyPair: connection reset .*; then cleaning up failed: /);
+      expect(message).toContain(`key pair ${keyName} may be left behind: aws DeleteKeyPair: not allowed`);
+      // it is indeed left, and the ledger still lists it for `kola cleanup`
+      const keys = (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs!;
+      expect(keys.map((k) => k.KeyName)).toContain(keyName);
+      const alive = ctx.ledger.alive();
+      expect(alive.map((e) => [e.kind, e.id])).toEqual([['key-pair', keyName]]);
+      for (const entry of alive) await destroyAwsLedgerEntry(entry, options(), ctx);
+      expect((await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs!.map((k) => k.KeyName)).not.toContain(
+        keyName,
+      );
     });
   });
 
