@@ -117,7 +117,8 @@ export async function runCommand(
     }
     if (result.interrupted) return 130;
     const failed = result.results.filter((r) => r.status === 'FAIL' && !r.parent);
-    if (!failed.length) return result.status === '' ? 1 : 0;
+    // a resource that may be left behind is an infrastructure failure even when every test passed
+    if (!failed.length) return result.status === '' ? 1 : result.cleanupErrors.length ? 3 : 0;
     return failed.every((r) => r.failure?.kind === 'infrastructure') ? 3 : 1;
   } finally {
     run.close();
