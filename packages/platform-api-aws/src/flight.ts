@@ -12,7 +12,7 @@ import {
   type PlatformContext,
   releaseDeadline,
 } from '@mantle/cluster';
-import { resolveAmi } from './ami.js';
+import { type ResolvedAmi, resolveAmi } from './ami.js';
 import { type AwsClients, createAwsClients } from './api/clients.js';
 import { ownImagesNamed, terminateInstances } from './api/instances.js';
 import { deleteKeyPair, importKeyPair } from './api/key-pairs.js';
@@ -69,7 +69,7 @@ export class AwsFlight extends BaseFlight {
     readonly options: AwsOptions,
     readonly clients: AwsClients,
     readonly ec2: EC2Client,
-    readonly amiId: string,
+    readonly ami: ResolvedAmi,
     readonly network: AwsNetwork,
     readonly tuning: AwsTuning,
     /** What the flight made, undone in reverse by destroy (or by a create that fails part way). */
@@ -89,7 +89,7 @@ export class AwsFlight extends BaseFlight {
     const clients = resources.adopt(createAwsClients(options), (c) => c.destroy());
     try {
       const ec2 = await clients.ec2();
-      const amiId = await resolveAmi(options, (name) => ownImagesNamed(ec2, name, ctx.signal));
+      const ami = await resolveAmi(options, (name) => ownImagesNamed(ec2, name, ctx.signal));
       const network = await ensureNetwork(`${options.endpoint ?? ''}|${options.region}|${options.sg}`, {
         ec2,
         name: options.sg,
@@ -98,10 +98,10 @@ export class AwsFlight extends BaseFlight {
         signal: ctx.signal,
       });
       const tunings = { ...defaultTuning, consoleSettleMs: options.consoleWait * 1000, ...tuning };
-      const flight = new AwsFlight(ctx, options, clients, ec2, amiId, network, tunings, resources);
+      const flight = new AwsFlight(ctx, options, clients, ec2, ami, network, tunings, resources);
       await flight.importKey();
       ctx.log.info('aws: flight ready', {
-        ami: amiId,
+        ami: ami.amiId,
         securityGroup: network.securityGroupId,
         keyPair: flight.keyName,
       });
@@ -140,6 +140,10 @@ export class AwsFlight extends BaseFlight {
       releaseDeadline(signal);
     }
     this.ctx.ledger.destroyed(ledgerKey);
+  }
+
+  override properties(): Record<string, unknown> {
+    return { ami: this.ami.amiId, ...(this.ami.amiName ? { amiName: this.ami.amiName } : {}) };
   }
 
   protected async createCluster(config: ClusterConfig): Promise<BaseCluster> {
