@@ -1,12 +1,19 @@
-import { cleanupErrorsOf, errorMessage, type Flight } from '@mantle/cluster';
+import { cleanupErrorsOf, errorMessage, type Flight, type PlatformOptionsSchema } from '@mantle/cluster';
 import type { RunTestsOptions } from './runner.js';
 
-/** The run's one call into the platform: makes the flight and reads the properties its tests see. */
-export async function createRunFlight(
-  options: Pick<RunTestsOptions, 'platform' | 'platformOptions' | 'ctx'>,
+/**
+ * The run's one call into the platform: makes the flight and reads the properties its tests see —
+ * the platform's from the options, with what the flight resolved (the AMI behind a name, the image
+ * it built) over them.
+ */
+export async function createRunFlight<S extends PlatformOptionsSchema>(
+  options: Pick<RunTestsOptions<S>, 'platform' | 'platformOptions' | 'ctx'>,
 ): Promise<{ flight: Flight; properties: Record<string, unknown> }> {
-  const flight = await options.platform.createFlight(options.platformOptions as never, options.ctx);
-  return { flight, properties: options.platform.properties(options.platformOptions as never) };
+  const flight = await options.platform.createFlight(options.platformOptions, options.ctx);
+  return {
+    flight,
+    properties: { ...options.platform.properties(options.platformOptions), ...flight.properties() },
+  };
 }
 
 /**

@@ -3,9 +3,11 @@ import {
   type Flight,
   type Platform,
   type PlatformContext,
+  type PlatformOptionsSchema,
   releaseDeadline,
   TimeoutError,
 } from '@mantle/cluster';
+import type { z } from 'zod';
 import type { Reporter, RunSummary, TestResult } from './result.js';
 import { LazyFlight } from './run-flight.js';
 import { type RunState, runOneTest } from './run-one-test.js';
@@ -13,12 +15,16 @@ import type { TestDefinition } from './test.js';
 
 export const defaultTestTimeoutMs = 10 * 60_000;
 
-export interface RunTestsOptions {
+/**
+ * `S` pairs the platform with its options: `platformOptions` is what that platform's schema
+ * resolved, so the runner hands them to it without a cast.
+ */
+export interface RunTestsOptions<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
   tests: TestDefinition[];
   /** Tests not run, with the reason (denylist, platform); reported as SKIP. */
   skipped?: Array<{ test: TestDefinition; reason: string }>;
-  platform: Platform;
-  platformOptions: unknown;
+  platform: Platform<S>;
+  platformOptions: z.output<S>;
   ctx: PlatformContext;
   reporter: Reporter;
   parallel?: number;
@@ -57,7 +63,9 @@ export interface RunTestsResult extends RunSummary {
  * Abort (Ctrl-C) or --max-runtime: no new test starts, running tests are aborted, everything is
  * destroyed. Whatever could not be destroyed is in `cleanupErrors` and the log.
  */
-export async function runTests(options: RunTestsOptions): Promise<RunTestsResult> {
+export async function runTests<S extends PlatformOptionsSchema>(
+  options: RunTestsOptions<S>,
+): Promise<RunTestsResult> {
   const { ctx, reporter, platform } = options;
   const started = Date.now();
   const runSignal = options.maxRuntimeMs
