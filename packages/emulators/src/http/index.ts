@@ -2,6 +2,7 @@
 export * from '../faults/faults.js';
 export * from '../faults/prng.js';
 export * from '../specs/catalog.js';
+export * from '../specs/discovery.js';
 export * from '../specs/locate.js';
 export * from '../specs/openapi.js';
 export * from '../specs/validator.js';

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { matchTemplate, templatePattern } from '../specs/validator.js';
 import type { ProviderShape } from './providers.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -71,29 +72,6 @@ export interface CompiledRoute {
 }
 
 export function compileRoute(route: Route, operationId: string): CompiledRoute {
-  const names: string[] = [];
-  const pattern = route.path
-    .replace(/\/+$/, '')
-    .split(/(\{\+?[^}]+\})/)
-    .map((part) => {
-      const param = /^\{(\+?)([^}]+)\}$/.exec(part);
-      if (!param) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      names.push(param[2]!);
-      return param[1] ? '(.+)' : '([^/]+)';
-    })
-    .join('');
-  const regex = new RegExp(`^${pattern}/?$`);
-  return {
-    route,
-    operationId,
-    match(path) {
-      const found = regex.exec(path);
-      if (!found) return undefined;
-      const params: Record<string, string> = {};
-      names.forEach((name, i) => {
-        params[name] = decodeURIComponent(found[i + 1]!);
-      });
-      return params;
-    },
-  };
+  const pattern = templatePattern(route.path);
+  return { route, operationId, match: (path) => matchTemplate(pattern, path) };
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { loadDiscoverySpec } from './discovery.js';
 import { type KnownSpec, specFiles, specsDir, specUnavailable } from './locate.js';
 import { dropUntypedNullable, loadOpenApiSpec } from './openapi.js';
 import type { SpecValidator } from './validator.js';
@@ -30,5 +31,8 @@ export async function loadSpec(
       return loadOpenApiSpec({ name, file, preprocess: { version: 1, apply: dropUntypedNullable } });
     case 'equinix-metal':
       return loadOpenApiSpec({ name, file });
+    case 'gcp-compute':
+    case 'gcp-storage':
+      return loadDiscoverySpec({ name, file });
   }
 }

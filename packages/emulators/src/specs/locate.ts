@@ -17,6 +17,8 @@ export function specsDir(env: NodeJS.ProcessEnv = process.env): string {
 export const specFiles = {
   digitalocean: 'digitalocean/DigitalOcean-public.v2.bundled.yaml',
   'equinix-metal': 'equinix-metal/equinix-metal-v1.bundled.yaml',
+  'gcp-compute': 'gcp/compute.v1.json',
+  'gcp-storage': 'gcp/storage.v1.json',
 } as const;
 
 export type KnownSpec = keyof typeof specFiles;

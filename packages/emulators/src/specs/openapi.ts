@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kolaCacheDir } from '@mantle/cluster';
-import { OpenAPIBackend, type ValidationResult } from 'openapi-backend';
+import { OpenAPIBackend } from 'openapi-backend';
 import { parse as parseYaml } from 'yaml';
+import { describeAjvErrors } from './ajv-errors.js';
 import { type SpecOperation, type SpecValidator, statusDeclared, templateKey } from './validator.js';
 
 export interface OpenApiSpecOptions {
@@ -88,7 +89,7 @@ async function buildOpenApiSpec(options: OpenApiSpecOptions): Promise<SpecValida
         },
         operationId,
       );
-      return result.valid ? [] : describeErrors(result.errors);
+      return result.valid ? [] : describeAjvErrors(result.errors);
     },
     validateResponse(operationId, response) {
       const operation = byId.get(operationId);
@@ -97,7 +98,7 @@ async function buildOpenApiSpec(options: OpenApiSpecOptions): Promise<SpecValida
         return [`status ${response.status} is not one the spec declares (${operation.statuses.join(', ')})`];
       const body = response.status === 204 && response.body === undefined ? null : response.body;
       const result = backend.validateResponse(body, operationId, response.status);
-      return result.valid ? [] : describeErrors(result.errors);
+      return result.valid ? [] : describeAjvErrors(result.errors);
     },
   };
 }
@@ -108,21 +109,6 @@ function dropUndefined(
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
   return out;
-}
-
-/** ajv's errors as one line each: `/requestBody/size: must be string`. */
-function describeErrors(errors: ValidationResult['errors']): string[] {
-  const lines = (errors ?? []).map((e) => {
-    const where = e.instancePath || '/';
-    const extra = (e.params as { additionalProperty?: string; allowedValues?: unknown[] }) ?? {};
-    const detail = extra.additionalProperty
-      ? ` (${extra.additionalProperty})`
-      : extra.allowedValues
-        ? ` (${extra.allowedValues.join(', ')})`
-        : '';
-    return `${where}: ${e.message ?? e.keyword}${detail}`;
-  });
-  return [...new Set(lines)];
 }
 
 /**

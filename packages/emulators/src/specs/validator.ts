@@ -59,3 +59,42 @@ export function statusDeclared(statuses: readonly string[], status: number): boo
 export function templateKey(method: string, template: string): string {
   return `${method.toUpperCase()} ${template.replace(/\{[^}]*\}/g, '{}').replace(/\/+$/, '')}`;
 }
+
+export interface TemplatePattern {
+  regex: RegExp;
+  names: string[];
+}
+
+/** A path template as a regex: `{name}` is one segment, `{+name}` (RFC 6570 reserved expansion) spans slashes. */
+export function templatePattern(template: string): TemplatePattern {
+  const names: string[] = [];
+  const pattern = template
+    .replace(/\/+$/, '')
+    .split(/(\{\+?[^}]+\})/)
+    .map((part) => {
+      const param = /^\{(\+?)([^}]+)\}$/.exec(part);
+      if (!param) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[2]!);
+      return param[1] ? '(.+)' : '([^/]+)';
+    })
+    .join('');
+  return { regex: new RegExp(`^${pattern}/?$`), names };
+}
+
+/** The parameters of `path` by the template, or undefined when it does not match. */
+export function matchTemplate(
+  { regex, names }: TemplatePattern,
+  path: string,
+): Record<string, string> | undefined {
+  const found = regex.exec(path);
+  if (!found) return undefined;
+  const params: Record<string, string> = {};
+  try {
+    names.forEach((name, i) => {
+      params[name] = decodeURIComponent(found[i + 1]!);
+    });
+  } catch {
+    return undefined; // a malformed %-escape matches no route
+  }
+  return params;
+}
