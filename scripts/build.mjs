@@ -23,7 +23,7 @@ if (problems.length) {
 
 execFileSync(
   process.execPath,
-  [require.resolve('typescript/bin/tsc'), '-b', 'packages/kola', 'packages/ore'],
+  [require.resolve('typescript/bin/tsc'), '-b', 'packages/kola', 'packages/ore', 'packages/emulators'],
   {
     cwd: root,
     stdio: 'inherit',

@@ -13,7 +13,8 @@ type ParsedKey = ssh2.ParsedKey;
 
 /** What a test gets back from `startMockSshServer()`. */
 export interface MockSshServer {
-  host: '127.0.0.1';
+  /** A loopback address (127.0.0.1 unless the options named another). */
+  host: string;
   port: number;
   /** `SHA256:…` of the host key, as HostKeyStore records it. */
   hostKeyFingerprint: string;
@@ -34,6 +35,8 @@ export interface MockSshServerOptions {
   env?: Record<string, string>;
   /** 0 or unset: a free port. A fixed port lets a test restart the server on it (a "reboot"). */
   port?: number;
+  /** The loopback address to listen on (default 127.0.0.1); anything outside 127.0.0.0/8 is refused. */
+  host?: string;
   /** Called with every command before it runs. */
   onExec?: (command: string) => void;
   /** Called with the method of every authentication request ("none", "publickey", …). */
@@ -93,6 +96,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export async function startMockSshServer(options: MockSshServerOptions): Promise<MockSshServer> {
   const allowed = options.authorizedKeys.map((line, i) => parseOne(line.trim(), `authorizedKeys[${i}]`));
   const hostKey = options.hostKey ?? generateHostKey();
+  const host = options.host ?? '127.0.0.1';
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
+    throw new Error(`mock SSH server: ${host} is not a loopback address (127.0.0.0/8)`);
   const hostFingerprint = fingerprint(parseOne(hostKey, 'hostKey').getPublicSSH());
   const binDir = mkdtempSync(join(tmpdir(), 'kola-mock-ssh-bin-'));
   writeFileSync(join(binDir, 'sudo'), sudoShim);
@@ -227,7 +233,7 @@ export async function startMockSshServer(options: MockSshServerOptions): Promise
   try {
     await new Promise<void>((resolve, reject) => {
       netServer.once('error', reject);
-      netServer.listen({ host: '127.0.0.1', port: options.port ?? 0, exclusive: true }, () => {
+      netServer.listen({ host, port: options.port ?? 0, exclusive: true }, () => {
         netServer.off('error', reject);
         resolve();
       });
@@ -241,7 +247,7 @@ export async function startMockSshServer(options: MockSshServerOptions): Promise
 
   let closing: Promise<void> | undefined;
   return {
-    host: '127.0.0.1',
+    host,
     port: address.port,
     hostKeyFingerprint: hostFingerprint,
     close() {

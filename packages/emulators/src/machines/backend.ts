@@ -1,0 +1,94 @@
+import { ConfigError } from '@mantle/cluster';
+
+// The machine backends of the emulator kit: what an emulated cloud's instance is on this host.
+// (Interface agreed with the backends' implementations in this folder.)
+
+export type Provider = 'aws' | 'gce' | 'azure' | 'do' | 'esx' | 'packet';
+
+/** What the guest asks its metadata service; the emulated cloud answers. */
+export interface MetadataRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+export interface MetadataResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Buffer;
+}
+export type MetadataHandler = (req: MetadataRequest) => Promise<MetadataResponse> | MetadataResponse;
+
+export interface MachineSpec {
+  instanceId: string;
+  provider: Provider;
+  /** Answers the guest's requests to the provider's metadata address (169.254.169.254:80). */
+  metadata: MetadataHandler;
+  /** Instances with the same network id share a private network (the qemu platform's hub). */
+  network: string;
+  /** The private address the API reports (the guest's cluster NIC gets it). */
+  privateIp: string;
+  /** Extra kernel arguments; the backend adds `ignition.platform.id=<provider>`. */
+  kernelArgs?: string[];
+  flavor?: 'minimal' | 'systemd';
+  signal?: AbortSignal;
+}
+
+export interface BackendMachine {
+  /** Where SSH answers: a loopback address of its own (127.x.y.z), as the API reports it. */
+  sshHost: string;
+  sshPort: number;
+  /** The serial console so far (for the console APIs). */
+  consoleOutput(): string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  reboot(): Promise<void>;
+  /** Kills the VM; nothing is left (files, processes). */
+  terminate(): Promise<void>;
+  readonly state: 'running' | 'stopped' | 'terminated';
+}
+
+export interface MachineBackend {
+  readonly kind: 'qemu' | 'ssh' | 'none';
+  start(spec: MachineSpec): Promise<BackendMachine>;
+  /** Ids of machines not terminated. */
+  live(): string[];
+  /** Terminates every machine; says on stderr which were still running. */
+  dispose(): Promise<void>;
+}
+
+export interface MachineBackendOptions {
+  /** The user SSH logs in as (`core`, as kola's test image and mantle have it). */
+  user?: string;
+}
+
+/**
+ * The backend of one emulated cloud: `qemu` (a real VM per instance from kola's test image), `ssh`
+ * (in-process SSH servers: fast, for API-level tests) or `none` (API state only).
+ */
+export function createMachineBackend(
+  kind: MachineBackend['kind'],
+  options: MachineBackendOptions = {},
+): MachineBackend {
+  let current: MachineBackend | undefined;
+  let loading: Promise<MachineBackend> | undefined;
+  // each kind's module loads when the first machine starts: `none` never loads ssh2 or QEMU code
+  const load = () =>
+    (loading ??= (async () => {
+      if (kind === 'ssh') current = (await import('./ssh.js')).createSshBackend(options);
+      else if (kind === 'none') current = (await import('./none.js')).createNoneBackend();
+      else
+        throw new ConfigError(
+          'the qemu machine backend is not in this build yet: use --machines ssh or none (see the package README)',
+        );
+      return current;
+    })());
+  return {
+    kind,
+    start: async (spec) => (await load()).start(spec),
+    live: () => current?.live() ?? [],
+    async dispose() {
+      await current?.dispose();
+    },
+  };
+}
