@@ -133,7 +133,7 @@ write_manifest() {
     printf '  "debianSuite": "bookworm",\n'
     printf '  "packages": %s,\n' "$pkgs"
     printf '  "ignitionVersion": %s,\n' "$(json_str "$M_IGNITION")"
-    printf '  "fwCfg": { "ignition": "opt/com.coreos/config", "userData": "opt/org.mantle-ts/user-data", "cloudConfigJson": "opt/org.mantle-ts/cloud-config.json", "privateNetwork": "opt/org.mantle-ts/private-network" },\n'
+    printf '  "fwCfg": { "ignition": "opt/com.coreos/config", "userData": "opt/org.mantle-ts/user-data", "cloudConfigJson": "opt/org.mantle-ts/cloud-config.json", "privateNetwork": "opt/org.mantle-ts/private-network", "userNetwork": "opt/org.mantle-ts/user-network" },\n'
     printf '  "builtAt": %s,\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
     printf '  "buildSeconds": %d,\n' "$((SECONDS - KOLA_T0))"
     printf '  "sizeBytes": %d,\n' "$allocated"

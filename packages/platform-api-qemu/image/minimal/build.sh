@@ -46,8 +46,8 @@ build_flavor() {
 
   # --- the tree -----------------------------------------------------------------------------------
   local r=$w/root bb=$w/x/bin/busybox
-  mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,home/core/.ssh,var/lib/kola,var/log,lib/modules,lib64,lib/x86_64-linux-gnu}
-  chmod 1777 "$r/tmp"
+  mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,home/core/.ssh,var/lib/kola,var/log,var/tmp,lib/modules,lib64,lib/x86_64-linux-gnu}
+  chmod 1777 "$r/tmp" "$r/var/tmp"
   chmod 700 "$r/root" "$r/home/core/.ssh"
   cp "$bb" "$r/bin/busybox"
   local a

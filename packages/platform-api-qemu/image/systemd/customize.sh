@@ -73,7 +73,7 @@ install -d -m 755 "$R/var/lib/kola"
 in_root install -d -m 2755 -g systemd-journal /var/log/journal
 
 # --- units --------------------------------------------------------------------------------------
-in_root systemctl enable systemd-networkd.service kola-run-once.service >/dev/null 2>&1
+in_root systemctl enable systemd-networkd.service kola-run-once.service kola-ignition-journal.service >/dev/null 2>&1
 for u in systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer \
   e2scrub_reap.service \
   modprobe@dm_mod.service modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service \

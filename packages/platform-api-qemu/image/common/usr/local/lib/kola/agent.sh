@@ -4,7 +4,9 @@
 # /dev and /run mounted and stdout on the serial console. Spawn-light on purpose: under TCG every
 # fork+exec costs tens of milliseconds, so the cloud-config is turned into shell calls by ONE jq run.
 #
-#   kola_run_ignition [EXTRA_PATH]   the real Ignition (Debian's 2.14 build): fetch-offline, then files
+#   kola_run_ignition [EXTRA_PATH]   the real Ignition (Debian's 2.14 build): fetch-offline, then files;
+#                                     with ignition.platform.id=P on the kernel command line (not qemu):
+#                                     -platform P, online fetch from P's metadata service, then files
 #   kola_agent                        cloud-config (JSON rendering) or a #! script from fw_cfg
 #
 # fw_cfg names (QEMU -fw_cfg name=…):
@@ -12,6 +14,7 @@
 #   opt/org.mantle-ts/user-data           user-data as given (raw text): a #! script, or #cloud-config
 #   opt/org.mantle-ts/cloud-config.json   kola's JSON rendering of a cloud-config (no YAML parser here)
 #   opt/org.mantle-ts/private-network     "MAC ADDRESS/PREFIX" of the cluster NIC (kola_private_network)
+#   opt/org.mantle-ts/user-network        "ADDRESS/PREFIX GATEWAY DNS" of the user-mode NIC (kola_user_network)
 
 KOLA_FW=/sys/firmware/qemu_fw_cfg/by_name
 KOLA_IGNITION=/usr/lib/dracut/modules.d/30ignition/ignition
@@ -24,32 +27,76 @@ kola_unknown_key() { echo "kola-agent: cloud-config key \"$1\" is not supported,
 # ---------------------------------------------------------------------------------------------------
 # Ignition
 
+# The platform Ignition runs as: ignition.platform.id on the kernel command line, as Ignition's dracut
+# hook reads it (the emulated clouds boot the image with aws, gce, …); qemu when it is absent.
+kola_platform_id() {
+  local _cmdline _arg
+  KOLA_PLATFORM=qemu
+  read -r _cmdline </proc/cmdline || true
+  for _arg in $_cmdline; do
+    case $_arg in ignition.platform.id=?*) KOLA_PLATFORM=${_arg#ignition.platform.id=} ;; esac
+  done
+}
+
+# kola_ignition STAGE [EXTRA_PATH]: one Ignition stage, its log on stdout (the serial console) and in
+# $KOLA_STATE/ignition.log (the systemd flavor puts that into the journal once journald runs: there is
+# none yet when Ignition runs). Debian's build relabels for SELinux after writing files:
+# /etc/selinux/config exists in the image and a no-op `setfiles` is first on PATH. Keys go straight to
+# ~/.ssh/authorized_keys (sshd and dropbear both read it) instead of the authorized_keys.d/ignition
+# fragment.
+kola_ignition() {
+  local _rc
+  {
+    PATH="/usr/local/lib/kola/bin${2:+:$2}:$PATH" IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT=false \
+      "$KOLA_IGNITION" -platform "$KOLA_PLATFORM" -root / -stage "$1" -log-to-stdout 2>&1
+    echo $? >/run/kola-ignition-status
+  } | tee -a "$KOLA_STATE/ignition.log"
+  read -r _rc </run/kola-ignition-status || _rc=1
+  return "$_rc"
+}
+
+kola_ignition_failed() {
+  echo "kola-init: Ignition failed$1"
+  : >"$KOLA_STATE/ignition-failed"
+  return 1
+}
+
 kola_run_ignition() {
+  kola_platform_id
+  [ "$KOLA_PLATFORM" = qemu ] || {
+    kola_run_ignition_online "$@"
+    return
+  }
   if [ ! -e "$KOLA_FW/opt/com.coreos/config/raw" ]; then
     echo "kola-init: no Ignition config (fw_cfg opt/com.coreos/config), skipping Ignition"
     return 0
   fi
   echo "kola-init: running Ignition (stages fetch-offline, files)"
-  # Debian's build relabels for SELinux after writing files: /etc/selinux/config exists in the image
-  # and a no-op `setfiles` is first on PATH. Keys go straight to ~/.ssh/authorized_keys (sshd and
-  # dropbear both read it) instead of the authorized_keys.d/ignition fragment.
-  if ! PATH="/usr/local/lib/kola/bin${1:+:$1}:$PATH" IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT=false \
-    "$KOLA_IGNITION" -platform qemu -root / -stage fetch-offline -log-to-stdout; then
-    echo "kola-init: Ignition failed (stage fetch-offline): the config was not applied"
-    : >"$KOLA_STATE/ignition-failed"
-    return 1
-  fi
+  kola_ignition fetch-offline "$1" || kola_ignition_failed " (stage fetch-offline): the config was not applied" || return 1
   if [ -e /run/ignition/neednet ]; then
-    echo "kola-init: Ignition failed: the config needs the network (remote resources), which this image does not support before boot"
-    : >"$KOLA_STATE/ignition-failed"
-    return 1
+    kola_ignition_failed ": the config needs the network (remote resources), which this image does not support before boot" ||
+      return 1
   fi
-  if ! PATH="/usr/local/lib/kola/bin${1:+:$1}:$PATH" IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT=false \
-    "$KOLA_IGNITION" -platform qemu -root / -stage files -log-to-stdout; then
-    echo "kola-init: Ignition failed (stage files): the config was only partly applied"
-    : >"$KOLA_STATE/ignition-failed"
-    return 1
+  kola_ignition files "$1" || kola_ignition_failed " (stage files): the config was only partly applied" || return 1
+  echo "kola-init: Ignition finished"
+  return 0
+}
+
+# A cloud platform: Ignition's provider fetches the config from the platform's metadata service
+# (the user-mode NIC is up by then, and the emulator serves the metadata address on QEMU's user
+# network). The online `fetch` stage replaces fetch-offline; no config at all is an empty one.
+kola_run_ignition_online() {
+  # the name GCE's own images resolve through /etc/hosts (there is no DNS for it behind user-mode NAT)
+  [ "$KOLA_PLATFORM" != gce ] || echo "169.254.169.254 metadata.google.internal metadata" >>/etc/hosts
+  # a script or cloud-config (the emulator hands kola's agent a copy): not a config, as Flatcar's
+  # Ignition ignores such user-data (Debian's build would fail on it)
+  if [ -e "$KOLA_FW/opt/org.mantle-ts/user-data/raw" ]; then
+    echo "kola-init: the user-data is a script or cloud-config, not an Ignition config: Ignition does not run"
+    return 0
   fi
+  echo "kola-init: running Ignition -platform $KOLA_PLATFORM (stages fetch, files): the config comes from the platform's metadata service"
+  kola_ignition fetch "$1" || kola_ignition_failed " (stage fetch, platform $KOLA_PLATFORM): the config was not applied" || return 1
+  kola_ignition files "$1" || kola_ignition_failed " (stage files): the config was only partly applied" || return 1
   echo "kola-init: Ignition finished"
   return 0
 }
@@ -62,6 +109,18 @@ kola_private_network() {
   [ -e "$KOLA_FW/opt/org.mantle-ts/private-network/raw" ] || return 1
   read -r KP_MAC KP_ADDR _ <"$KOLA_FW/opt/org.mantle-ts/private-network/raw" || true
   [ -n "$KP_MAC" ] && [ -n "$KP_ADDR" ]
+}
+
+# ---------------------------------------------------------------------------------------------------
+# the user-mode NIC (QEMU's user network): "ADDRESS/PREFIX GATEWAY DNS" -> KN_ADDR KN_GW KN_DNS from
+# fw_cfg opt/org.mantle-ts/user-network where the emulated clouds give one (their user network holds
+# the metadata address 169.254.169.254), else QEMU's defaults; true when the note exists
+
+kola_user_network() {
+  KN_ADDR=10.0.2.15/24 KN_GW=10.0.2.2 KN_DNS=10.0.2.3
+  [ -e "$KOLA_FW/opt/org.mantle-ts/user-network/raw" ] || return 1
+  read -r KN_ADDR KN_GW KN_DNS _ <"$KOLA_FW/opt/org.mantle-ts/user-network/raw" || true
+  [ -n "$KN_ADDR" ] && [ -n "$KN_GW" ]
 }
 
 # ---------------------------------------------------------------------------------------------------
