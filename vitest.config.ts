@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export const vmTests = [
   'packages/kola/test/qemu.e2e.test.ts',
   'packages/platform-api-qemu/test/contract.test.ts',
+  'packages/emulators/src/machines/qemu.vm.test.ts',
 ];
 
 export default defineConfig({

@@ -24,7 +24,11 @@ export const platform = definePlatform({
   },
 });
 
-export { chooseAccel, kvmProblem, readHostFacts } from './accel.js';
+export { type Accel, chooseAccel, kvmProblem, readHostFacts } from './accel.js';
+export { optionValue, type QemuLaunchSpec, qemuArgv } from './argv.js';
 export { EthernetHub } from './hub.js';
+export { type CachedImage, ensureImage } from './image.js';
+export { cloudConfigJson } from './machine.js';
 export { type QemuOptions, qemuOptions } from './options.js';
-export { parseForwardedPort } from './qmp.js';
+export { exited, killQemu, spawnQemu } from './process.js';
+export { parseForwardedPort, QmpClient } from './qmp.js';

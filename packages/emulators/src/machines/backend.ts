@@ -1,4 +1,4 @@
-import { ConfigError } from '@mantle/cluster';
+import type { QemuBackendOptions } from './qemu.js';
 
 // The machine backends of the emulator kit: what an emulated cloud's instance is on this host.
 // (Interface agreed with the backends' implementations in this folder.)
@@ -60,6 +60,8 @@ export interface MachineBackend {
 export interface MachineBackendOptions {
   /** The user SSH logs in as (`core`, as kola's test image and mantle have it). */
   user?: string;
+  /** `qemu`: VM size, accelerator, QEMU binary, image cache, log (see qemu.ts). */
+  qemu?: QemuBackendOptions;
 }
 
 /**
@@ -77,10 +79,7 @@ export function createMachineBackend(
     (loading ??= (async () => {
       if (kind === 'ssh') current = (await import('./ssh.js')).createSshBackend(options);
       else if (kind === 'none') current = (await import('./none.js')).createNoneBackend();
-      else
-        throw new ConfigError(
-          'the qemu machine backend is not in this build yet: use --machines ssh or none (see the package README)',
-        );
+      else current = (await import('./qemu.js')).createQemuBackend(options.qemu);
       return current;
     })());
   return {

@@ -1,9 +1,10 @@
 import type { BackendMachine, MachineBackend } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
+import { MachineSet } from './machine-set.js';
 
 /** `none`: instances are API state only; an address is reported, nothing answers at it. */
 export function createNoneBackend(): MachineBackend {
-  const machines = new Map<string, BackendMachine>();
+  const machines = new MachineSet<BackendMachine>();
   const taken = new Set<string>();
   return {
     kind: 'none',
@@ -31,12 +32,11 @@ export function createNoneBackend(): MachineBackend {
           taken.delete(sshHost);
         },
       };
-      machines.set(spec.instanceId, machine);
-      return machine;
+      return machines.add(spec.instanceId, machine, async () => {});
     },
-    live: () => [...machines.keys()],
+    live: () => machines.ids(),
     async dispose() {
-      await Promise.allSettled([...machines.values()].map((m) => m.terminate()));
+      await machines.terminateAll('none');
     },
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { generateHostKey, type MockSshServer, startMockSshServer } from '@mantle/cluster/testing';
 import type { BackendMachine, MachineBackend, MachineSpec } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
+import { MachineSet } from './machine-set.js';
 import { authorizedKeysIn, fetchUserData } from './user-data.js';
 
 const bootIdCommand = 'cat /proc/sys/kernel/random/boot_id';
@@ -17,7 +18,7 @@ const bootIdCommand = 'cat /proc/sys/kernel/random/boot_id';
  * tests; no OS boots.
  */
 export function createSshBackend(options: { user?: string } = {}): MachineBackend {
-  const machines = new Map<string, SshMachine>();
+  const machines = new MachineSet<SshMachine>();
   const taken = new Set<string>();
   return {
     kind: 'ssh',
@@ -29,23 +30,11 @@ export function createSshBackend(options: { user?: string } = {}): MachineBacken
         machines.delete(spec.instanceId);
         taken.delete(address);
       });
-      machines.set(spec.instanceId, machine);
-      try {
-        await machine.start();
-      } catch (e) {
-        await machine.terminate();
-        throw e;
-      }
-      return machine;
+      return machines.add(spec.instanceId, machine, () => machine.start());
     },
-    live: () => [...machines.keys()],
+    live: () => machines.ids(),
     async dispose() {
-      const left = [...machines.keys()];
-      if (left.length)
-        process.stderr.write(
-          `emulator: terminating ${left.length} machine(s) still running: ${left.join(', ')}\n`,
-        );
-      await Promise.allSettled([...machines.values()].map((m) => m.terminate()));
+      await machines.terminateAll('ssh');
     },
   };
 }
