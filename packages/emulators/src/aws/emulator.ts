@@ -30,6 +30,8 @@ export interface EmulatorSettings {
   port?: number;
   /** Seeded faults at this rate on the API's query calls (`--faults RATE --seed N`). */
   faults?: FaultOptions;
+  /** Running-instance limits per instance type (EC2's InstanceLimitExceeded past them). */
+  instanceLimits?: Readonly<Record<string, number>>;
   log?: (line: string) => void;
 }
 
@@ -50,6 +52,7 @@ export async function startAwsEmulator(settings: EmulatorSettings): Promise<AwsE
       ...(settings.flavor ? { flavor: settings.flavor } : {}),
       ...(settings.port ? { port: settings.port } : {}),
       ...(settings.faults ? { faults: settings.faults } : {}),
+      ...(settings.instanceLimits ? { instanceLimits: settings.instanceLimits } : {}),
       ...(settings.log ? { log: settings.log } : {}),
     });
     const amiId = await registerTestImage(moto.endpoint, settings.flavor ?? 'minimal');

@@ -77,10 +77,18 @@ export async function startAwsFront(settings: {
    * and STS's Throttling, 500/503 in each service's shape, dropped connections, added latency.
    */
   faults?: FaultOptions;
+  /**
+   * Running-instance limits per instance type: a RunInstances that would exceed one is refused with
+   * EC2's InstanceLimitExceeded, before it reaches moto (tests make the Nth launch of a flight fail).
+   */
+  instanceLimits?: Readonly<Record<string, number>>;
   log?: (line: string) => void;
 }): Promise<AwsFront> {
   const upstream = new URL(settings.upstream);
   const machines = new Map<string, BackendMachine>();
+  const typeOf = new Map<string, string>();
+  /** Instances of launches under way, by type: counted against the limits before they run. */
+  const launching = new Map<string, number>();
   const imds = new Map<string, ReturnType<typeof createImdsHandler>>();
   const counts = new Map<string, number>();
   const log = settings.log ?? (() => {});
@@ -154,6 +162,29 @@ export async function startAwsFront(settings: {
     body: Buffer,
     params: URLSearchParams,
   ) {
+    const type = params.get('InstanceType') ?? 'm1.small';
+    const limit = settings.instanceLimits?.[type];
+    const requested = Number(params.get('MinCount') ?? '1');
+    const running = [...typeOf.values()].filter((t) => t === type).length + (launching.get(type) ?? 0);
+    if (limit !== undefined && running + requested > limit)
+      return reply(
+        res,
+        400,
+        ec2ErrorXml(
+          'InstanceLimitExceeded',
+          `You have requested more instances (${running + requested}) than your current instance limit of ${limit} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`,
+          randomBytes(8).toString('hex'),
+        ),
+      );
+    launching.set(type, (launching.get(type) ?? 0) + requested);
+    try {
+      await launch(req, res, body, params);
+    } finally {
+      launching.set(type, (launching.get(type) ?? 0) - requested);
+    }
+  }
+
+  async function launch(req: IncomingMessage, res: ServerResponse, body: Buffer, params: URLSearchParams) {
     const answer = await forward(req, body);
     if (answer.status !== 200) return reply(res, answer.status, answer.body);
     const xml = answer.body.toString();
@@ -165,7 +196,10 @@ export async function startAwsFront(settings: {
     } catch (e) {
       // the launch fails as a whole, and nothing of it is left: not in moto, not as a VM
       await Promise.allSettled(launched.map((i) => machines.get(i.instanceId)?.terminate()));
-      for (const i of launched) machines.delete(i.instanceId);
+      for (const i of launched) {
+        machines.delete(i.instanceId);
+        typeOf.delete(i.instanceId);
+      }
       await query(req, {
         Action: 'TerminateInstances',
         ...Object.fromEntries(launched.map((i, n) => [`InstanceId.${n + 1}`, i.instanceId])),
@@ -222,6 +256,7 @@ export async function startAwsFront(settings: {
     });
     instance.publicIpv4 = machine.sshHost;
     machines.set(launched.instanceId, machine);
+    typeOf.set(launched.instanceId, launched.instanceType);
     log(
       `aws front: ${launched.instanceId} is a ${settings.backend.kind} machine at ${machine.sshHost}:${machine.sshPort}`,
     );
@@ -247,6 +282,7 @@ export async function startAwsFront(settings: {
           else if (action === 'TerminateInstances') {
             await machine.terminate();
             machines.delete(id);
+            typeOf.delete(id);
           }
         }),
       );

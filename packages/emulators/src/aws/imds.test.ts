@@ -47,6 +47,20 @@ describe('EC2 instance metadata (IMDS)', () => {
     expect(h.requests).toContain('PUT /latest/api/token');
   });
 
+  it('serves the instance identity document the SDK reads the region from', () => {
+    const h = createImdsHandler(instance);
+    const doc = JSON.parse(String(get(h, '/latest/dynamic/instance-identity/document').body));
+    expect(doc).toMatchObject({
+      region: 'us-west-2',
+      availabilityZone: 'us-west-2a',
+      instanceId: 'i-0123456789abcdef0',
+      instanceType: 't3.small',
+      imageId: 'ami-12345678',
+      privateIp: '172.31.16.5',
+    });
+    expect(get(h, '/latest/dynamic/instance-identity/pkcs7').status).toBe(404);
+  });
+
   it('has no user-data (404) for an instance launched without it', () => {
     const h = createImdsHandler({ ...instance, userData: undefined });
     expect(get(h, '/latest/user-data').status).toBe(404);

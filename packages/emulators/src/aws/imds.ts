@@ -26,6 +26,25 @@ const text = (body: string, status = 200): MetadataResponse => ({
 });
 
 /**
+ * The instance identity document (dynamic/instance-identity/document): the AWS SDK's metadata
+ * client reads the region from it, as Ignition's aws provider does before it fetches S3 URLs.
+ */
+function identityDocument(instance: ImdsInstance, pendingTime: string) {
+  return {
+    accountId: '123456789012',
+    architecture: 'x86_64',
+    availabilityZone: `${instance.region}a`,
+    imageId: instance.amiId,
+    instanceId: instance.instanceId,
+    instanceType: instance.instanceType,
+    pendingTime,
+    privateIp: instance.localIpv4,
+    region: instance.region,
+    version: '2017-09-30',
+  };
+}
+
+/**
  * IMDS as EC2 serves it at 169.254.169.254: IMDSv1 (plain GETs) and the IMDSv2 flow (PUT
  * /latest/api/token with a TTL, then the token on every GET; a wrong token is 401). Any API version
  * in the path (`latest`, `2019-10-01`, …) answers the same, as EC2 does for the keys served here.
@@ -33,6 +52,7 @@ const text = (body: string, status = 200): MetadataResponse => ({
 export function createImdsHandler(instance: ImdsInstance): MetadataHandler & { requests: string[] } {
   const tokens = new Map<string, number>();
   const requests: string[] = [];
+  const launched = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const handler = (req: MetadataRequest): MetadataResponse => {
     requests.push(`${req.method} ${req.path}`);
     const path = req.path.split('?')[0] ?? '/';
@@ -51,6 +71,12 @@ export function createImdsHandler(instance: ImdsInstance): MetadataHandler & { r
     if (req.method !== 'GET') return text('', 405);
     const token = req.headers[tokenHeader];
     if (token !== undefined && !((tokens.get(token) ?? 0) > Date.now())) return text('', 401);
+    if (/^\/[^/]+\/dynamic\/instance-identity\/document$/.test(path))
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify(identityDocument(instance, launched), null, 2),
+      };
     const m = /^\/[^/]+\/(user-data|meta-data)(\/.*)?$/.exec(path);
     if (!m) return text('', 404);
     if (m[1] === 'user-data')
