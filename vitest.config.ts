@@ -5,6 +5,8 @@ export const vmTests = [
   'packages/kola/test/qemu.e2e.test.ts',
   'packages/platform-api-qemu/test/contract.test.ts',
   'packages/emulators/src/machines/qemu.vm.test.ts',
+  'packages/emulators/test/aws-kola.vm.test.ts',
+  'packages/emulators/test/aws-contract.vm.test.ts',
 ];
 
 export default defineConfig({
