@@ -5,6 +5,16 @@ import type { QemuBackendOptions } from './qemu.js';
 
 export type Provider = 'aws' | 'gce' | 'azure' | 'do' | 'esx' | 'packet';
 
+/** Ignition's name of each provider's platform (`-platform`, `ignition.platform.id`). */
+export const ignitionPlatformId: Readonly<Record<Provider, string>> = {
+  aws: 'aws',
+  gce: 'gcp',
+  azure: 'azure',
+  do: 'digitalocean',
+  esx: 'vmware',
+  packet: 'packet',
+};
+
 /** What the guest asks its metadata service; the emulated cloud answers. */
 export interface MetadataRequest {
   method: string;
@@ -28,7 +38,7 @@ export interface MachineSpec {
   network: string;
   /** The private address the API reports (the guest's cluster NIC gets it). */
   privateIp: string;
-  /** Extra kernel arguments; the backend adds `ignition.platform.id=<provider>`. */
+  /** Extra kernel arguments; the backend adds `ignition.platform.id=` the provider's Ignition id. */
   kernelArgs?: string[];
   flavor?: 'minimal' | 'systemd';
   signal?: AbortSignal;

@@ -31,7 +31,7 @@ import {
   qemuOptions,
   spawnQemu,
 } from '@mantle/platform-api-qemu';
-import type { BackendMachine, MachineBackend, MachineSpec } from './backend.js';
+import { type BackendMachine, ignitionPlatformId, type MachineBackend, type MachineSpec } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
 import { MachineSet } from './machine-set.js';
 import { guestForward, type MetadataServer, startMetadataServer, writeRelay } from './metadata-service.js';
@@ -298,9 +298,11 @@ class QemuVm implements BackendMachine {
     agentNotes: { name: string; file: string }[],
   ): EmulatedVmSpec {
     const { spec, shared, image } = this;
-    const append = [image.append, `ignition.platform.id=${spec.provider}`, ...(spec.kernelArgs ?? [])].join(
-      ' ',
-    );
+    const append = [
+      image.append,
+      `ignition.platform.id=${ignitionPlatformId[spec.provider]}`,
+      ...(spec.kernelArgs ?? []),
+    ].join(' ');
     return {
       name: this.name,
       accelArgs: shared.accel.args,

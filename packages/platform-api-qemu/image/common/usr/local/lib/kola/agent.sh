@@ -87,7 +87,7 @@ kola_run_ignition() {
 # network). The online `fetch` stage replaces fetch-offline; no config at all is an empty one.
 kola_run_ignition_online() {
   # the name GCE's own images resolve through /etc/hosts (there is no DNS for it behind user-mode NAT)
-  [ "$KOLA_PLATFORM" != gce ] || echo "169.254.169.254 metadata.google.internal metadata" >>/etc/hosts
+  [ "$KOLA_PLATFORM" != gcp ] || echo "169.254.169.254 metadata.google.internal metadata" >>/etc/hosts
   # a script or cloud-config (the emulator hands kola's agent a copy): not a config, as Flatcar's
   # Ignition ignores such user-data (Debian's build would fail on it)
   if [ -e "$KOLA_FW/opt/org.mantle-ts/user-data/raw" ]; then
