@@ -30,5 +30,6 @@ export { EthernetHub } from './hub.js';
 export { type CachedImage, ensureImage } from './image.js';
 export { cloudConfigJson } from './machine.js';
 export { type QemuOptions, qemuOptions } from './options.js';
+export { createOverlay } from './overlay.js';
 export { exited, killQemu, spawnQemu } from './process.js';
 export { parseForwardedPort, QmpClient } from './qmp.js';

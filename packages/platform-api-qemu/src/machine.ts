@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -13,7 +12,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   BaseMachine,
   type CreateMachineRequest,
@@ -25,10 +23,9 @@ import {
 import { type QemuLaunchSpec, qemuArgv } from './argv.js';
 import { privateAddress, type QemuCluster } from './cluster.js';
 import { ovmfCode, ovmfVars } from './firmware.js';
+import { createOverlay } from './overlay.js';
 import { exited, killQemu, spawnQemu } from './process.js';
 import { parseForwardedPort, QmpClient } from './qmp.js';
-
-const execFileAsync = promisify(execFile);
 
 /** fw_cfg names: Ignition's own (what Flatcar/FCOS read on QEMU), and ours for the rest. */
 export const fwCfg = {
@@ -157,23 +154,7 @@ export class QemuMachine extends BaseMachine {
     let disk: QemuLaunchSpec['disk'];
     if (boot.disk) {
       const overlay = join(dir, 'disk.qcow2');
-      await execFileAsync(
-        'qemu-img',
-        [
-          'create',
-          '-q',
-          '-f',
-          'qcow2',
-          '-o',
-          'lazy_refcounts=on',
-          '-b',
-          boot.disk.path,
-          '-F',
-          boot.disk.format,
-          overlay,
-        ],
-        { signal: request.signal },
-      );
+      await createOverlay(boot.disk, overlay, request.signal);
       disk = { overlay, device: boot.disk.device };
     }
     let firmware: QemuLaunchSpec['firmware'] = { kind: 'bios' };

@@ -1,8 +1,7 @@
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   abortable,
   createLogger,
@@ -21,6 +20,7 @@ import {
   type CachedImage,
   chooseAccel,
   cloudConfigJson,
+  createOverlay,
   EthernetHub,
   ensureImage,
   exited,
@@ -37,8 +37,6 @@ import { MachineSet } from './machine-set.js';
 import { guestForward, type MetadataServer, startMetadataServer, writeRelay } from './metadata-service.js';
 import { type EmulatedVmSpec, emulatedVmArgv, userNetworkNote } from './qemu-argv.js';
 import { fetchUserData } from './user-data.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface QemuBackendOptions
   extends Partial<Pick<QemuOptions, 'memory' | 'cpus' | 'accel' | 'binary' | 'imageCache'>> {
@@ -243,22 +241,10 @@ class QemuVm implements BackendMachine {
     this.fwCfg.push({ name: image.fwCfg?.userNetwork ?? 'opt/org.mantle-ts/user-network', file: userNote });
     if (image.disk) {
       const overlay = join(dir, 'disk.qcow2');
-      await execFileAsync(
-        'qemu-img',
-        [
-          'create',
-          '-q',
-          '-f',
-          'qcow2',
-          '-o',
-          'lazy_refcounts=on',
-          '-b',
-          join(image.dir, image.disk),
-          '-F',
-          image.diskFormat,
-          overlay,
-        ],
-        spec.signal ? { signal: spec.signal } : {},
+      await createOverlay(
+        { path: join(image.dir, image.disk), format: image.diskFormat },
+        overlay,
+        spec.signal,
       );
       this.disk = { overlay, device: 'nvme' };
     }
