@@ -24,6 +24,7 @@ async function bootTimes(flavor) {
   const options = platform.options.parse({ flavor });
   const flight = await platform.createFlight(options, ctx); // builds the image first if needed
   const times = [];
+  const accel = flight.properties().accel; // what was probed (kvm or tcg), not the option (auto)
   try {
     for (let i = 0; i < boots; i++) {
       const cluster = await flight.newCluster({ outputDir: join(ctx.outputDir, `${flavor}-${i}`) });
@@ -36,7 +37,7 @@ async function bootTimes(flavor) {
   } finally {
     await flight.destroy();
   }
-  return { times, accel: platform.properties(options).accel };
+  return { times, accel };
 }
 
 const results = {};
