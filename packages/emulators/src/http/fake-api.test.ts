@@ -168,4 +168,39 @@ describe('createFakeApi routing', () => {
     await api.close();
     await expect(fetch(`${url}/v1/items`)).rejects.toThrow();
   });
+
+  it('authenticate refuses before the route; a streamBody route reads its body itself, unlimited', async () => {
+    let seen = 0;
+    api = await createFakeApi({
+      name: 'test',
+      log: quiet,
+      maxBodyBytes: 1024,
+      authenticate: (request) =>
+        request.headers.authorization === 'Bearer ok'
+          ? undefined
+          : { status: 401, body: { error: request.operationId } },
+      routes: [
+        route(
+          'PUT',
+          '/upload',
+          async (ctx) => {
+            expect(ctx.rawBody.length).toBe(0);
+            for await (const chunk of ctx.bodyStream ?? []) seen += chunk.length;
+            return reply(200, { seen });
+          },
+          { streamBody: true },
+        ),
+      ],
+    });
+    const body = Buffer.alloc(100_000, 1);
+    const refused = await fetch(`${api.url}/upload`, { method: 'PUT', body });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: 'PUT /upload' });
+    const r = await fetch(`${api.url}/upload`, {
+      method: 'PUT',
+      body,
+      headers: { authorization: 'Bearer ok' },
+    });
+    expect(await r.json()).toEqual({ seen: 100_000 });
+  });
 });

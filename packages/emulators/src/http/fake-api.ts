@@ -31,6 +31,19 @@ export interface FakeApiOptions {
   maxBodyBytes?: number;
   /** Closes the fake when aborted. */
   signal?: AbortSignal;
+  /**
+   * Runs before faults, validation and the route (as a provider checks credentials first): a reply
+   * refuses the request (Google's 401), undefined lets it through.
+   */
+  authenticate?: (request: AuthenticationRequest) => FakeReply | undefined;
+}
+
+export interface AuthenticationRequest {
+  method: string;
+  /** Under the base path. */
+  path: string;
+  operationId: string;
+  headers: IncomingMessage['headers'];
 }
 
 export interface FakeApi extends AsyncDisposable {
@@ -82,7 +95,8 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       path: url.pathname,
       status: undefined,
     });
-    const rawBody = await readBody(req, maxBodyBytes);
+    const streamed = found?.compiled.route.streamBody === true;
+    const rawBody = streamed ? Buffer.alloc(0) : await readBody(req, maxBodyBytes);
     const send = (reply: FakeReply, operation?: SpecOperation) =>
       sendReply(res, entry, reply, provider, (sent) => {
         if (!spec || !operation) return;
@@ -106,6 +120,13 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       return send({ status: 413, body: { message: `request body over ${maxBodyBytes} bytes` } });
     const { compiled, params } = found;
     const operation = compiled.specOperation;
+    const refused = options.authenticate?.({
+      method,
+      path,
+      operationId: compiled.operationId,
+      headers: req.headers,
+    });
+    if (refused) return send(refused, operation);
     const declaredStatuses = operation?.statuses ?? [];
     const refuse = (problems: string[], malformed: boolean) => {
       const reply = provider.invalidRequest({ message: problems.join('; '), malformed, declaredStatuses });
@@ -161,6 +182,7 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
         headers: req.headers,
         body: parsed,
         rawBody,
+        bodyStream: streamed ? (req as AsyncIterable<Buffer>) : undefined,
         operationId: compiled.operationId,
         baseUrl: `${origin}${basePath}`,
         provider,

@@ -25,7 +25,10 @@ export interface RouteContext<Params = Record<string, string>> {
   headers: IncomingHttpHeaders;
   /** The parsed JSON body, or undefined when the request had none or it was not JSON. */
   body: unknown;
+  /** The body's bytes (empty for a route with `streamBody`: it reads `bodyStream` instead). */
   rawBody: Buffer;
+  /** A `streamBody` route's request body, unread (uploads of any size); undefined for other routes. */
+  bodyStream: AsyncIterable<Buffer> | undefined;
   operationId: string;
   /** The API's own address (origin plus base path), for links and `Location` headers. */
   baseUrl: string;
@@ -42,6 +45,8 @@ export interface Route {
   path: string;
   /** The spec's operation id; looked up from method and path when the fake has a spec. */
   operationId: string | undefined;
+  /** The handler reads the body itself from `ctx.bodyStream` (no size limit, no JSON parsing). */
+  streamBody?: boolean;
   handler: RouteHandler<Record<string, string>>;
 }
 
@@ -50,12 +55,13 @@ export function route<P extends string>(
   method: HttpMethod,
   path: P,
   handler: RouteHandler<PathParams<P>>,
-  options: { operationId?: string } = {},
+  options: { operationId?: string; streamBody?: boolean } = {},
 ): Route {
   return {
     method,
     path,
     operationId: options.operationId,
+    ...(options.streamBody ? { streamBody: true } : {}),
     handler: handler as RouteHandler<Record<string, string>>,
   };
 }

@@ -25,6 +25,7 @@ interface DiscoveryMethod {
   parameters?: Record<string, DiscoveryParameter>;
   request?: { $ref: string };
   response?: { $ref: string };
+  mediaUpload?: { protocols?: { simple?: { path: string } } };
 }
 interface DiscoveryResource {
   methods?: Record<string, DiscoveryMethod>;
@@ -65,7 +66,21 @@ const googleErrorSchema = {
   },
 };
 
-const loaded = new Map<string, SpecValidator>();
+/** What a fake serving more than the plain JSON methods (media uploads) needs besides SpecValidator. */
+export interface DiscoveryValidator extends SpecValidator {
+  /** The method's path and query parameters only (a media upload's body is the media). */
+  validateParameters(operationId: string, path: string, query: string): string[];
+  /** A value against one of the document's schemas (`Object`, `Instance`…); `where` prefixes the lines. */
+  validateSchema(schema: string, value: unknown, where?: string): string[];
+  /** The absolute path of the method's simple media upload (`/upload/storage/v1/b/{bucket}/o`), if it has one. */
+  mediaUploadPath(operationId: string): string | undefined;
+}
+
+export function isDiscoveryValidator(spec: SpecValidator | undefined): spec is DiscoveryValidator {
+  return spec !== undefined && 'validateSchema' in spec;
+}
+
+const loaded = new Map<string, DiscoveryValidator>();
 
 /**
  * A validator for a Google Discovery document (Compute Engine, Cloud Storage), by the recipe of
@@ -75,7 +90,7 @@ const loaded = new Map<string, SpecValidator>();
  * the method requires (`annotations.required`); non-2xx answers are checked against Google's error
  * envelope. Operation ids are the methods' ids, e.g. `compute.instances.insert`.
  */
-export function loadDiscoverySpec(options: { name: string; file: string }): SpecValidator {
+export function loadDiscoverySpec(options: { name: string; file: string }): DiscoveryValidator {
   const cached = loaded.get(options.file);
   if (cached) return cached;
   const document = JSON.parse(readFileSync(options.file, 'utf8')) as DiscoveryDocument;
@@ -123,7 +138,7 @@ export function loadDiscoverySpec(options: { name: string; file: string }): Spec
   };
   const globalParameters = document.parameters ?? {};
 
-  const validator: SpecValidator = {
+  const validator: DiscoveryValidator = {
     name: options.name,
     source: options.file,
     basePath: `/${document.servicePath}`.replace(/\/+$/, ''),
@@ -156,6 +171,18 @@ export function loadDiscoverySpec(options: { name: string; file: string }): Spec
       if (!validate || validate(response.body)) return [];
       return describeAjvErrors(validate.errors);
     },
+    validateParameters(operationId, path, query) {
+      const method = methods.get(operationId);
+      if (!method) return [`${operationId} is not a method of the ${options.name} discovery document`];
+      return checkParameters(method, globalParameters, path, new URLSearchParams(query));
+    },
+    validateSchema(schema, value, where = '') {
+      const validate = ajv.getSchema(`discovery#/definitions/${schema}`);
+      if (!validate)
+        return [`${where || '/'}: ${schema} is not a schema of the ${options.name} discovery document`];
+      return validate(value) ? [] : describeAjvErrors(validate.errors, where);
+    },
+    mediaUploadPath: (operationId) => methods.get(operationId)?.mediaUpload?.protocols?.simple?.path,
   };
   loaded.set(options.file, validator);
   return validator;
