@@ -6,4 +6,5 @@
 export { redact, redactValue, registerSecret } from '@mantle/cluster';
 export * from './aws.js';
 export * from './credentials.js';
+export * from './gce.js';
 export * from './profile-file.js';

@@ -145,16 +145,7 @@ function loadProfileMap(opts: Omit<ReadProfileFileOptions<unknown>, 'schema' | '
     }
     throw new CredentialsError(`${display}: cannot read: ${describeIoError(e)}`, { cause: e });
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    // V8 quotes the offending source text in some messages; that text may be a secret, so it is dropped.
-    throw new ConfigError(`${display}: not valid JSON: ${describeJsonError(e, text)}`, {
-      code: 'config.credentials',
-    });
-  }
+  const data = parseCredentialsJson(text, display);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(
       `${display}: no profiles in file (expected a JSON object of profiles, got ${typeName(data)})`,
@@ -174,6 +165,22 @@ function loadProfileMap(opts: Omit<ReadProfileFileOptions<unknown>, 'schema' | '
   return { path, display, map, warnings };
 }
 
+/**
+ * The JSON of a credentials file (a leading BOM tolerated); invalid JSON is a ConfigError naming the
+ * file, the line and the column, without the text (which may be a secret).
+ */
+export function parseCredentialsJson(text: string, display: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    // V8 quotes the offending source text in some messages; that text may be a secret, so it is dropped.
+    throw new ConfigError(`${display}: not valid JSON: ${describeJsonError(e, body)}`, {
+      code: 'config.credentials',
+    });
+  }
+}
+
 function validateProfile<T>(schema: z.ZodType<T>, value: unknown, profile: string, display: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -185,7 +192,7 @@ function validateProfile<T>(schema: z.ZodType<T>, value: unknown, profile: strin
   });
 }
 
-interface IssueLike {
+export interface IssueLike {
   code: string;
   path: readonly PropertyKey[];
   message: string;
@@ -193,7 +200,7 @@ interface IssueLike {
 }
 
 /** `field "token": expected string, got number` from a zod issue. Never quotes the input value. */
-function describeIssue(issue: IssueLike, root: unknown): string {
+export function describeIssue(issue: IssueLike, root: unknown): string {
   const path = formatIssuePath(issue.path);
   const prefix = path ? `field ${JSON.stringify(path)}: ` : '';
   if (issue.code === 'invalid_type' && typeof issue.expected === 'string') {
