@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from './duration.js';
+import { expiryFrom, parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 
 describe('parseDuration: the one grammar of kola and ore', () => {
@@ -26,5 +26,19 @@ describe('parseDuration: the one grammar of kola and ore', () => {
   it('refuses zero', () => {
     expect(() => parseDuration('0s', '--timeout')).toThrow('--timeout: duration must be positive');
     expect(() => parseDuration('0', '--timeout')).toThrow('--timeout: duration must be positive');
+  });
+});
+
+describe('expiryFrom: the expires-at tag of the image verbs', () => {
+  const now = Date.parse('2026-05-01T10:00:00.250Z');
+  it('adds --expires-in to now, or takes --expires-at, as RFC 3339 without milliseconds', () => {
+    expect(expiryFrom({ expiresIn: '7d' }, now)).toBe('2026-05-08T10:00:00Z');
+    expect(expiryFrom({ expiresAt: '2027-01-31T00:00:00Z' }, now)).toBe('2027-01-31T00:00:00Z');
+    expect(expiryFrom({}, now)).toBeUndefined();
+  });
+  it('refuses both, a non-date and the past', () => {
+    expect(() => expiryFrom({ expiresIn: '1d', expiresAt: '2027-01-01' }, now)).toThrow(/give one of them/);
+    expect(() => expiryFrom({ expiresAt: 'soon' }, now)).toThrow(UsageError);
+    expect(() => expiryFrom({ expiresAt: '2020-01-01T00:00:00Z' }, now)).toThrow(/in the past/);
   });
 });

@@ -30,3 +30,27 @@ function positive(ms: number, flag: string): number {
   if (ms <= 0) throw new UsageError(`${flag}: duration must be positive`);
   return ms;
 }
+
+/**
+ * The `expires-at` tag value (RFC 3339 UTC, no milliseconds) from an ore verb's --expires-in or
+ * --expires-at; undefined when neither is given.
+ */
+export function expiryFrom(
+  options: { expiresIn?: string | undefined; expiresAt?: string | undefined },
+  now = Date.now(),
+): string | undefined {
+  if (options.expiresIn && options.expiresAt)
+    throw new UsageError('--expires-in and --expires-at: give one of them, not both');
+  let at: number | undefined;
+  if (options.expiresIn) at = now + parseDuration(options.expiresIn, '--expires-in');
+  if (options.expiresAt) {
+    const parsed = Date.parse(options.expiresAt);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(options.expiresAt) || Number.isNaN(parsed))
+      throw new UsageError(
+        `--expires-at "${options.expiresAt}": not a date (use RFC 3339, e.g. 2027-01-31T00:00:00Z)`,
+      );
+    if (parsed <= now) throw new UsageError(`--expires-at ${options.expiresAt}: that is in the past`);
+    at = parsed;
+  }
+  return at === undefined ? undefined : new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

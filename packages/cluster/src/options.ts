@@ -93,6 +93,23 @@ export function describeOptions(
   });
 }
 
+/**
+ * The `--expires-in`/`--expires-at` flags of the image verbs (spread into a verb's schema); their
+ * values go through `expiryFrom` to the `expires-at` tag GC honours.
+ */
+export const expiryOptions = {
+  expiresIn: z
+    .string()
+    .optional()
+    .describe('tag expires-at = now + this (e.g. 7d); gc removes only images with expires-at')
+    .meta({ valueName: 'DURATION' }),
+  expiresAt: z
+    .string()
+    .optional()
+    .describe('tag expires-at = this RFC 3339 date')
+    .meta({ valueName: 'DATE' }),
+};
+
 export interface ResolveOptionsInput {
   /** Values from flags, by option key (already typed by the CLI parser, or raw strings). */
   flags?: Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, TimeoutError } from './errors.js';
-import { abortable, deadline, deferred, retry, sleep, throwIfAborted, waitFor } from './wait.js';
+import { abortable, deadline, deferred, pollEvery, retry, sleep, throwIfAborted, waitFor } from './wait.js';
 
 describe('sleep and deadline', () => {
   it('sleep resolves after the time and rejects with AbortedError on abort', async () => {
@@ -174,5 +174,27 @@ describe('retry', () => {
         { attempts: 100, initialDelayMs: 10, signal: c.signal },
       ),
     ).rejects.toBeInstanceOf(AbortedError);
+  });
+});
+
+describe('pollEvery', () => {
+  it('returns the first value, and an error of the check ends the wait', async () => {
+    let n = 0;
+    const pace = { intervalMs: 1, timeoutMs: 5000, signal: AbortSignal.timeout(5000) };
+    await expect(pollEvery('for n', pace, async () => (++n === 3 ? n : undefined))).resolves.toBe(3);
+    n = 0;
+    await expect(
+      pollEvery('for n', pace, async () => {
+        if (++n === 2) throw new Error('import failed');
+        return undefined;
+      }),
+    ).rejects.toThrow('import failed');
+    expect(n).toBe(2);
+  });
+  it('times out naming the phase', async () => {
+    const pace = { intervalMs: 5, timeoutMs: 20, signal: AbortSignal.timeout(5000) };
+    const err = await pollEvery('for the image', pace, async () => undefined).catch((e) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.message).toBe('timed out after 20ms for the image');
   });
 });

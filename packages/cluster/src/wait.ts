@@ -144,6 +144,25 @@ function withLastError(err: Error, lastError: unknown, parent: AbortSignal | und
   return err;
 }
 
+/**
+ * Asks `check` every `intervalMs` until it returns a value; TimeoutError naming `phase` after
+ * `timeoutMs`. Unlike waitFor, an error thrown by `check` ends the wait (a failed import will not
+ * start working).
+ */
+export async function pollEvery<T>(
+  phase: string,
+  options: { intervalMs: number; timeoutMs: number; signal: AbortSignal },
+  check: () => Promise<T | undefined>,
+): Promise<T> {
+  const until = Date.now() + options.timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() + options.intervalMs > until) throw new TimeoutError(phase, options.timeoutMs);
+    await sleep(options.intervalMs, options.signal);
+  }
+}
+
 export interface RetryOptions {
   /** Total attempts, including the first. */
   attempts: number;

@@ -1,4 +1,4 @@
-import type { CommandInput, PlatformOptionsSchema } from '@mantle/cluster';
+import { type CommandInput, expiryOptions, type PlatformOptionsSchema } from '@mantle/cluster';
 import { z } from 'zod';
 import type { awsOptions } from '../options.js';
 
@@ -65,16 +65,7 @@ export const uploadOptions = z.object({
     .optional()
     .describe('extra tags for the snapshot and AMI: k=v,k2=v2')
     .meta({ valueName: 'TAGS' }),
-  expiresIn: z
-    .string()
-    .optional()
-    .describe('tag expires-at = now + this (e.g. 7d); gc removes only images with expires-at')
-    .meta({ valueName: 'DURATION' }),
-  expiresAt: z
-    .string()
-    .optional()
-    .describe('tag expires-at = this RFC 3339 date')
-    .meta({ valueName: 'DATE' }),
+  ...expiryOptions,
   force: z
     .boolean()
     .default(false)
