@@ -9,6 +9,9 @@ export {
 } from './aws/emulator.js';
 export { type AwsFront, startAwsFront } from './aws/front.js';
 export { createImdsHandler, type ImdsInstance } from './aws/imds.js';
+// The GCE emulator: Compute Engine and Cloud Storage on one server; instances are machines of a backend.
+export { type GceEmulator, type GceEmulatorSettings, startGceEmulator } from './gce/emulator.js';
+export { createGceMetadataHandler, type GceMetadataView } from './gce/metadata.js';
 export * from './http/index.js';
 // Machine backends: qemu (real VMs), ssh (in-process SSH servers), none.
 export * from './machines/backend.js';

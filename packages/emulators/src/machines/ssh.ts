@@ -6,15 +6,16 @@ import { generateHostKey, type MockSshServer, startMockSshServer } from '@mantle
 import type { BackendMachine, MachineBackend, MachineSpec } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
 import { MachineSet } from './machine-set.js';
-import { authorizedKeysIn, fetchUserData } from './user-data.js';
+import { agentKeysFor, authorizedKeysIn, fetchUserData } from './user-data.js';
 
 const bootIdCommand = 'cat /proc/sys/kernel/random/boot_id';
 
 /**
  * `ssh` machines: an in-process SSH server per instance (commands run in a shell on this host, in a
  * home of their own) at the instance's loopback address, port 22. It accepts exactly the keys the
- * instance's user-data carries, read through its metadata service as a guest's Ignition would: a
- * cloud that passes the user-data wrongly gets a machine nobody can log in to. Fast, for API-level
+ * instance's user-data carries, read through its metadata service as a guest's Ignition would (and,
+ * on GCE, the `ssh-keys` metadata a guest agent installs): a cloud that passes them wrongly gets a
+ * machine nobody can log in to. Fast, for API-level
  * tests; no OS boots.
  */
 export function createSshBackend(options: { user?: string } = {}): MachineBackend {
@@ -23,10 +24,13 @@ export function createSshBackend(options: { user?: string } = {}): MachineBacken
   return {
     kind: 'ssh',
     async start(spec) {
-      const keys = authorizedKeysIn(await fetchUserData(spec));
+      const user = options.user ?? 'core';
+      const keys = [
+        ...new Set([...authorizedKeysIn(await fetchUserData(spec)), ...(await agentKeysFor(spec, user))]),
+      ];
       const address = await allocateLoopbackAddress(22, taken);
       taken.add(address);
-      const machine = new SshMachine(spec, address, keys, options.user ?? 'core', () => {
+      const machine = new SshMachine(spec, address, keys, user, () => {
         machines.delete(spec.instanceId);
         taken.delete(address);
       });
@@ -87,7 +91,7 @@ class SshMachine implements BackendMachine {
       },
     });
     this.state = 'running';
-    this.console += `[emulator] ${this.spec.instanceId}: booted (boot id ${this.bootId}), ${this.keys.length} key(s) from user-data\n`;
+    this.console += `[emulator] ${this.spec.instanceId}: booted (boot id ${this.bootId}), ${this.keys.length} authorized key(s)\n`;
   }
 
   async stop(): Promise<void> {

@@ -30,3 +30,32 @@ const keyPattern = /(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521))\s+AA
 export function authorizedKeysIn(userData: string): string[] {
   return [...new Set(userData.match(keyPattern) ?? [])];
 }
+
+/**
+ * The keys a GCE guest's agent (google-guest-agent, Afterburn) installs for `user`: the `ssh-keys`
+ * metadata's `user:key` lines, the instance's and, unless `block-project-ssh-keys` is true, the
+ * project's. Other providers' guests have no such agent: empty.
+ */
+export async function agentKeysFor(spec: MachineSpec, user: string): Promise<string[]> {
+  if (spec.provider !== 'gce') return [];
+  const read = async (path: string) => {
+    const answer = await spec.metadata({
+      method: 'GET',
+      path: `/computeMetadata/v1/${path}`,
+      headers: { 'metadata-flavor': 'Google' },
+      body: Buffer.alloc(0),
+    });
+    if (answer.status !== 200) return '';
+    return Buffer.isBuffer(answer.body) ? answer.body.toString('utf8') : answer.body;
+  };
+  const lines = [await read('instance/attributes/ssh-keys')];
+  if ((await read('instance/attributes/block-project-ssh-keys')).trim().toLowerCase() !== 'true')
+    lines.push(await read('project/attributes/ssh-keys'));
+  const keys: string[] = [];
+  for (const line of lines.join('\n').split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || line.slice(0, colon).trim() !== user) continue;
+    keys.push(...authorizedKeysIn(line.slice(colon + 1)));
+  }
+  return [...new Set(keys)];
+}
