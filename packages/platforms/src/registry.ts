@@ -17,6 +17,11 @@ export const kolaPlatforms = [
     description: 'Amazon EC2',
     load: async () => (await import('@mantle/platform-api-aws')).platform,
   },
+  {
+    name: 'do',
+    description: 'DigitalOcean droplets',
+    load: async () => (await import('@mantle/platform-api-do')).platform,
+  },
 ] as const satisfies readonly PlatformEntry[];
 
 /** The names of the registered platforms, typed: `'qemu' | 'aws' | …`. */
