@@ -1,0 +1,47 @@
+import { paginateDigitalOcean } from '../http/pagination.js';
+import { type Route, type RouteContext, reply } from '../http/routes.js';
+import type { MachineBackend } from '../machines/backend.js';
+import { type DoState, doError } from './state.js';
+
+/** How long DigitalOcean's background work takes in the emulator, in ms (at the least: see DoProgress). */
+export interface DoTiming {
+  /** From the create call to `active`, once the machine has started. Default 1000. */
+  bootMs: number;
+  /** A droplet or image action, once its work is done. Default 500. */
+  actionMs: number;
+  /** A custom image import, once its URL has been read. Default 500. */
+  importMs: number;
+}
+
+/** What the routes of the emulated API share. */
+export interface DoContext {
+  state: DoState;
+  backend: MachineBackend;
+  flavor: 'minimal' | 'systemd';
+  timing: DoTiming;
+  /** The id of the image standing for kola's test image (the one qemu machines boot). */
+  testImageId: number;
+  log: (line: string) => void;
+  /** Aborted when the emulator stops: machine starts and image downloads end with it. */
+  signal: AbortSignal;
+}
+
+/**
+ * Every route checks `Authorization: Bearer <token>` first, as the real API does: 401
+ * `unauthorized` without it.
+ */
+export function withToken(token: string, routes: Route[]): Route[] {
+  return routes.map((r) => ({
+    ...r,
+    handler: (ctx) =>
+      ctx.headers.authorization === `Bearer ${token}`
+        ? r.handler(ctx)
+        : doError(401, 'unauthorized', 'Unable to authenticate you'),
+  }));
+}
+
+/** A list answer: `{<key>: page, links, meta}`. */
+export function listReply(key: string, items: readonly unknown[], ctx: RouteContext<unknown>) {
+  const page = paginateDigitalOcean(items, ctx);
+  return reply(200, { [key]: page.items, links: page.links, meta: page.meta });
+}
