@@ -7,6 +7,7 @@ export const vmTests = [
   'packages/emulators/src/machines/qemu.vm.test.ts',
   'packages/emulators/test/aws-kola.vm.test.ts',
   'packages/emulators/test/aws-contract.vm.test.ts',
+  'packages/emulators/src/gce/gce.vm.test.ts',
 ];
 
 export default defineConfig({

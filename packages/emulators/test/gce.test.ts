@@ -148,18 +148,8 @@ describe('credentials', () => {
 
   it('trades a JWT signed by the key for a token; refuses another key, an old JWT, another audience', async () => {
     const key = readKey(emulator.keyFile);
-    const grant = async (jwt: string) => {
-      const r = await fetch(key.token_uri, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-          assertion: jwt,
-        }),
-      });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    };
-    const ok = await grant(assertion(key));
+    const exchange = (jwt: string) => grant(key.token_uri, jwt);
+    const ok = await exchange(assertion(key));
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ token_type: 'Bearer', expires_in: 3599 });
     expect(String(ok.body.access_token)).toMatch(/^ya29\./);
@@ -168,17 +158,17 @@ describe('credentials', () => {
       type: 'pkcs8',
       format: 'pem',
     });
-    expect(await grant(assertion({ ...key, private_key: String(other) }))).toEqual({
+    expect(await exchange(assertion({ ...key, private_key: String(other) }))).toEqual({
       status: 400,
       body: { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' },
     });
-    const old = await grant(assertion(key, {}, Math.floor(Date.now() / 1000) - 7200));
+    const old = await exchange(assertion(key, {}, Math.floor(Date.now() / 1000) - 7200));
     expect(old.body.error).toBe('invalid_grant');
     expect(String(old.body.error_description)).toMatch(/short-lived token/);
-    expect((await grant(assertion(key, { aud: 'https://example.com/token' }))).body.error).toBe(
+    expect((await exchange(assertion(key, { aud: 'https://example.com/token' }))).body.error).toBe(
       'invalid_grant',
     );
-    expect((await grant(assertion(key, { scope: '' }))).body.error).toBe('invalid_scope');
+    expect((await exchange(assertion(key, { scope: '' }))).body.error).toBe('invalid_scope');
   });
 
   it('answers 401 without a token or with a wrong one, on Compute and Storage alike', async () => {
@@ -769,15 +759,8 @@ describe('faults', () => {
         { error: { status: string; errors: { reason: string; domain: string }[] } }
       >();
       for (let i = 0; i < 16; i++) {
-        const r = await fetch(key.token_uri, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-            assertion: assertion(key),
-          }),
-        });
-        statuses.set(r.status, (await r.json()) as never);
+        const r = await grant(key.token_uri, assertion(key));
+        statuses.set(r.status, r.body as never);
       }
       expect(statuses.get(429)?.error).toMatchObject({
         status: 'RESOURCE_EXHAUSTED',

@@ -57,19 +57,25 @@ export function readKey(file: string): KeyFile {
   return JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
 }
 
+/** The JWT-bearer grant at a token endpoint: its status and JSON answer. */
+export async function grant(
+  tokenUri: string,
+  jwt: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(tokenUri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt }),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
 /** An access token from the key file's token endpoint. */
 export async function accessToken(keyFile: string): Promise<string> {
   const key = readKey(keyFile);
-  const r = await fetch(key.token_uri, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      assertion: assertion(key),
-    }),
-  });
-  if (!r.ok) throw new Error(`token: ${r.status} ${await r.text()}`);
-  return ((await r.json()) as { access_token: string }).access_token;
+  const { status, body } = await grant(key.token_uri, assertion(key));
+  if (status !== 200) throw new Error(`token: ${status} ${JSON.stringify(body)}`);
+  return String(body.access_token);
 }
 
 type Interceptor = Storage['interceptors'][number];
