@@ -10,7 +10,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeDiskArchive } from '../src/gce/disk-archive-fixtures.js';
 import { type GceEmulator, startGceEmulator } from '../src/gce/emulator.js';
 import { expectNoViolations } from '../src/http/violations.js';
-import { accessToken, assertion, type GceClients, gceClients, readKey } from './support/gce-clients.js';
+import {
+  accessToken,
+  assertion,
+  type GceClients,
+  gceClients,
+  grant,
+  readKey,
+} from './support/gce-clients.js';
 
 // The GCE emulator through the real SDK clients (@google-cloud/compute 6.15 over REST,
 // @google-cloud/storage 7.22), every request and answer checked against the Discovery documents,
