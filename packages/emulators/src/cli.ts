@@ -8,13 +8,14 @@ import type { EmulatedCloud } from './aws/emulator.js';
  * it started.
  */
 const usage =
-  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, gce)';
+  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, do, gce)';
 
 const clouds: Record<
   string,
   (s: Parameters<typeof import('./aws/emulator.js').startAwsEmulator>[0]) => Promise<EmulatedCloud>
 > = {
   aws: async (s) => (await import('./aws/emulator.js')).startAwsEmulator(s),
+  do: async (s) => (await import('./do/emulator.js')).startDoEmulator(s),
   gce: async (s) => (await import('./gce/emulator.js')).startGceEmulator(s),
 };
 

@@ -9,6 +9,10 @@ export {
 } from './aws/emulator.js';
 export { type AwsFront, startAwsFront } from './aws/front.js';
 export { createImdsHandler, type ImdsInstance } from './aws/imds.js';
+// The DigitalOcean emulator: API v2 checked against DO's spec, Spaces on moto; droplets are machines.
+export type { DoTiming } from './do/context.js';
+export { type DoEmulator, type DoEmulatorSettings, startDoEmulator } from './do/emulator.js';
+export { createDoMetadataHandler, type DoMetadataDroplet } from './do/metadata.js';
 // The GCE emulator: Compute Engine and Cloud Storage on one server; instances are machines of a backend.
 export { type GceEmulator, type GceEmulatorSettings, startGceEmulator } from './gce/emulator.js';
 export { createGceMetadataHandler, type GceMetadataView } from './gce/metadata.js';

@@ -181,7 +181,10 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
     stop() {
       stopped ??= (async () => {
         stopping.abort();
-        await Promise.allSettled([...state.droplets.values()].map((d) => d.starting));
+        // the droplets the API still has are ended as a delete would; dispose() names anything else
+        await Promise.allSettled(
+          [...state.droplets.values()].map(async (d) => (await d.starting)?.terminate()),
+        );
         await backend.dispose();
         await started.api.close();
         await started.spaces.close();

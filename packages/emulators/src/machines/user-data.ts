@@ -32,11 +32,22 @@ export function authorizedKeysIn(userData: string): string[] {
 }
 
 /**
- * The keys a GCE guest's agent (google-guest-agent, Afterburn) installs for `user`: the `ssh-keys`
+ * The keys a guest's agent installs for `user`. GCE (google-guest-agent, Afterburn): the `ssh-keys`
  * metadata's `user:key` lines, the instance's and, unless `block-project-ssh-keys` is true, the
- * project's. Other providers' guests have no such agent: empty.
+ * project's. DigitalOcean (Afterburn's `afterburn-sshkeys@core`): the droplet's SSH keys, the
+ * metadata service's `public-keys`. Other providers' guests have no such agent: empty.
  */
 export async function agentKeysFor(spec: MachineSpec, user: string): Promise<string[]> {
+  if (spec.provider === 'do') {
+    if (user !== 'core') return [];
+    const answer = await spec.metadata({
+      method: 'GET',
+      path: '/metadata/v1/public-keys',
+      headers: {},
+      body: Buffer.alloc(0),
+    });
+    return answer.status === 200 ? authorizedKeysIn(String(answer.body)) : [];
+  }
   if (spec.provider !== 'gce') return [];
   const read = async (path: string) => {
     const answer = await spec.metadata({
