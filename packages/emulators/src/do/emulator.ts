@@ -5,7 +5,7 @@ import { createFakeApi, type FakeApi } from '../http/fake-api.js';
 import { digitalOceanShape } from '../http/providers.js';
 import type { RequestLog } from '../http/request-log.js';
 import type { Violation } from '../http/violations.js';
-import { createMachineBackend, type MachineBackend } from '../machines/backend.js';
+import { type BackendMachine, createMachineBackend, type MachineBackend } from '../machines/backend.js';
 import { accountRoutes } from './account.js';
 import { distributionImages, doRegions } from './catalog.js';
 import { type DoContext, type DoTiming, withToken } from './context.js';
@@ -50,6 +50,8 @@ export interface DoEmulator extends EmulatedCloud {
   droplets(): number[];
   /** Metadata-service requests each droplet's guest made, by droplet id. */
   metadataRequests(dropletId: number): string[];
+  /** The droplet's machine, once it has started (its console: DigitalOcean's API has none). */
+  machine(dropletId: number): BackendMachine | undefined;
 }
 
 const spacesRegion = 'sfo2';
@@ -160,6 +162,7 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
     takeViolations: () => started.api.takeViolations(),
     droplets: () => [...state.droplets.keys()],
     metadataRequests: (id) => [...(state.droplets.get(id)?.metadata.requests ?? [])],
+    machine: (id) => state.droplets.get(id)?.machine,
     // secrets only in the environment: flags show in `ps`
     env: {
       DIGITALOCEAN_TOKEN: token,
