@@ -689,6 +689,13 @@ describe('Cloud Storage', () => {
     const [back] = await file.download();
     expect(back.equals(data)).toBe(true);
     expect((await status()).status).toBe(200); // a finished session answers with the object
+
+    // single-request mode (no chunkSize): one PUT of bytes 0-*/*, finished when its body ends
+    emulator.requests.reset();
+    const single = gce.storage.bucket(emulator.bucket).file('resumable/single.bin');
+    await single.save(data, { resumable: true, validation: 'crc32c' });
+    expect((await single.getMetadata())[0].crc32c).toBe(crc32cOf(data));
+    expect(emulator.requests.counts().get('storage.objects.insert.resumableChunk')).toBe(1);
   });
 
   it('resumable protocol: chunks below 256 KiB refused, the rest rounded down, a wrong final hash refused, cancel', async () => {

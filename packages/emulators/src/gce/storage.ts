@@ -401,6 +401,12 @@ export async function createGcsStore(options: {
 
   async function finish(ctx: RouteContext<{ bucket: string }>, session: Session, goog: string | undefined) {
     try {
+      if (session.declaredSize !== undefined && session.persisted !== session.declaredSize)
+        fail(
+          400,
+          'invalid',
+          `The upload is ${session.persisted} byte(s), but X-Upload-Content-Length declared ${session.declaredSize}.`,
+        );
       const object = await commit(
         bucketOf(session.bucket),
         session.resource,
