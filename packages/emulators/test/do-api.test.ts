@@ -61,6 +61,9 @@ describe('the DigitalOcean emulator API', () => {
       expect(answer.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(answer.headers.get('ratelimit-limit')).toBe('5000');
     }
+    // credentials are checked first: a body against the spec without them is 401, not 422
+    const invalid = await doFetch(emulator, null)('POST', '/v2/droplets', { name: 42 });
+    expect(invalid.status).toBe(401);
   });
 
   it("pre-registers kola's test image in every region and distribution images by slug", async () => {

@@ -1,5 +1,6 @@
+import type { AuthenticationRequest } from '../http/fake-api.js';
 import { paginateDigitalOcean } from '../http/pagination.js';
-import { type Route, type RouteContext, reply } from '../http/routes.js';
+import { type FakeReply, type RouteContext, reply } from '../http/routes.js';
 import type { MachineBackend } from '../machines/backend.js';
 import { type DoState, doError } from './state.js';
 
@@ -27,17 +28,14 @@ export interface DoContext {
 }
 
 /**
- * Every route checks `Authorization: Bearer <token>` first, as the real API does: 401
- * `unauthorized` without it.
+ * The API's credential check, run before faults, validation and the route, as the real API checks
+ * `Authorization: Bearer <token>` first: 401 `unauthorized` without it.
  */
-export function withToken(token: string, routes: Route[]): Route[] {
-  return routes.map((r) => ({
-    ...r,
-    handler: (ctx) =>
-      ctx.headers.authorization === `Bearer ${token}`
-        ? r.handler(ctx)
-        : doError(401, 'unauthorized', 'Unable to authenticate you'),
-  }));
+export function bearerToken(token: string): (request: AuthenticationRequest) => FakeReply | undefined {
+  return (request) =>
+    request.headers.authorization === `Bearer ${token}`
+      ? undefined
+      : doError(401, 'unauthorized', 'Unable to authenticate you');
 }
 
 /** A list answer: `{<key>: page, links, meta}`. */

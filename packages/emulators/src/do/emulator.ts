@@ -8,7 +8,7 @@ import type { Violation } from '../http/violations.js';
 import { type BackendMachine, createMachineBackend, type MachineBackend } from '../machines/backend.js';
 import { accountRoutes } from './account.js';
 import { distributionImages, doRegions } from './catalog.js';
-import { type DoContext, type DoTiming, withToken } from './context.js';
+import { bearerToken, type DoContext, type DoTiming } from './context.js';
 import { dropletRoutes } from './droplets.js';
 import { imageRoutes } from './images.js';
 import { type DoSpaces, startDoSpaces } from './spaces.js';
@@ -126,11 +126,8 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
       name: 'digitalocean',
       spec: 'digitalocean',
       provider: digitalOceanShape(),
-      routes: withToken(token, [
-        ...accountRoutes(context),
-        ...dropletRoutes(context),
-        ...imageRoutes(context),
-      ]),
+      authenticate: bearerToken(token),
+      routes: [...accountRoutes(context), ...dropletRoutes(context), ...imageRoutes(context)],
       ...(settings.faults ? { faults: settings.faults } : {}),
       ...(settings.port ? { port: settings.port } : {}),
       log: settings.log ?? ((line) => process.stderr.write(`${line}\n`)),
