@@ -75,7 +75,8 @@ export class DoClient {
   // droplets
 
   /**
-   * POST /v2/droplets, retried on 422 and 5xx as mantle does. A try whose answer was lost is looked
+   * POST /v2/droplets, retried on 422 and 5xx as mantle does (but not a 422 that calls the request
+   * invalid). A try whose answer was lost is looked
    * for by name among the droplets with `findTag` before the next try, so it is never made twice.
    */
   async createDroplet(r: CreateDropletRequest, findTag: string, signal: AbortSignal): Promise<Droplet> {
@@ -99,6 +100,8 @@ export class DoClient {
         statuses: [422],
         attempts: this.tuning.createRetryAttempts,
         delayMs: this.tuning.createRetryDelayMs,
+        // "You specified an invalid size/region/image/SSH key": asking again cannot help
+        retryIf: (a) => !/\binvalid\b/i.test(a.message),
       },
       recover: async (s) => {
         const made = (await this.dropletsByTag(findTag, s)).find((d) => d.name === r.name);
@@ -149,7 +152,10 @@ export class DoClient {
     );
   }
 
-  /** POST /v2/droplets/{id}/actions: power_off, shutdown, snapshot (with `name`), … */
+  /**
+   * POST /v2/droplets/{id}/actions: power_off, shutdown, snapshot (with `name`), … A droplet with an
+   * action still running answers 422 "pending event": asked again every 2 s, for up to a minute.
+   */
   async dropletAction(
     id: number,
     body: { type: string; name?: string },
@@ -161,20 +167,22 @@ export class DoClient {
       path: `/v2/droplets/${id}/actions`,
       body,
       schema: z.looseObject({ action: actionSchema }),
+      retryStatuses: {
+        statuses: [422],
+        attempts: 30,
+        delayMs: 2000,
+        retryIf: (a) => /pending event/i.test(a.message),
+      },
       signal,
     });
     return a.action;
   }
 
-  /** The snapshots of a droplet (images of type snapshot). */
-  dropletSnapshots(id: number, signal: AbortSignal): Promise<Image[]> {
-    return this.transport.listAll({
-      operation: 'droplets_list_snapshots',
-      path: `/v2/droplets/${id}/snapshots`,
-      key: 'snapshots',
-      item: imageSchema,
-      signal,
-    });
+  /** The snapshots taken of a droplet (by its `snapshot_ids`), as images. */
+  async dropletSnapshots(id: number, signal: AbortSignal): Promise<Image[]> {
+    const droplet = await this.droplet(id, signal);
+    const images = await Promise.all((droplet?.snapshot_ids ?? []).map((s) => this.image(s, signal)));
+    return images.filter((i): i is Image => i !== undefined);
   }
 
   // actions

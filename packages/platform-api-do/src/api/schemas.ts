@@ -14,6 +14,8 @@ export const dropletSchema = z.looseObject({
   status: z.string(),
   created_at: z.string(),
   tags: z.array(z.string()).nullish(),
+  /** The images (type snapshot) taken of this droplet. */
+  snapshot_ids: z.array(z.number().int()).nullish(),
   region: region.optional(),
   image: z.looseObject({ id: z.number().int().optional(), slug: z.string().nullish() }).optional(),
   networks: z

@@ -219,6 +219,20 @@ describe('DoTransport', () => {
     });
   });
 
+  it('does not retry a 422 that calls the request invalid', async () => {
+    handler = (_req, res) =>
+      json(res, 422, {
+        id: 'unprocessable_entity',
+        message: 'You specified an invalid size for Droplet creation.',
+      });
+    const client = new DoClient({ endpoint, token: 't', ...fast, createRetryDelayMs: 5 });
+    const request = { name: 'd', region: 'sfo2', size: 'nope', image: 1, sshKeys: [], tags: [] };
+    await expect(client.createDroplet(request, 'kola-run:r', signal())).rejects.toThrow(
+      'do droplets_create: You specified an invalid size for Droplet creation. (status 422, unprocessable_entity)',
+    );
+    expect(seen).toHaveLength(1);
+  });
+
   it('a 401 is a credentials error (exit 2); a 404 a typed API error', async () => {
     handler = (req, res) =>
       req.url?.startsWith('/v2/account')

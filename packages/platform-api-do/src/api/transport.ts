@@ -64,8 +64,13 @@ export interface CallOptions<T> {
   recover?: (signal: AbortSignal) => Promise<T | undefined>;
   /** A POST that may simply be sent again (creating a tag that may exist). */
   repeatable?: boolean;
-  /** Statuses retried besides 429 and 5xx, with their own pace. */
-  retryStatuses?: { statuses: number[]; attempts: number; delayMs: number };
+  /** Statuses retried besides 429 and 5xx, with their own pace; `retryIf` may exempt an answer. */
+  retryStatuses?: {
+    statuses: number[];
+    attempts: number;
+    delayMs: number;
+    retryIf?: (answer: { status: number; message: string; doId?: string }) => boolean;
+  };
 }
 
 /** DigitalOcean's error body: `{"id": "not_found", "message": "…", "request_id": "…"}`. */
@@ -219,7 +224,11 @@ export class DoTransport {
         continue;
       }
       const rs = options.retryStatuses;
-      if (rs?.statuses.includes(status) && ++extra < rs.attempts) {
+      if (
+        rs?.statuses.includes(status) &&
+        (rs.retryIf?.({ status, ...body }) ?? true) &&
+        ++extra < rs.attempts
+      ) {
         this.log.info(`do ${operation}: ${status} ${body.message}; trying again in ${rs.delayMs}ms`);
         await sleep(rs.delayMs, signal);
         continue;

@@ -1,11 +1,4 @@
-import {
-  type CommandProgress,
-  deadline,
-  type Logger,
-  PlatformApiError,
-  pollEvery,
-  releaseDeadline,
-} from '@mantle/cluster';
+import { deadline, type Logger, PlatformApiError, pollEvery, releaseDeadline } from '@mantle/cluster';
 import type { DoClient } from '../api/client.js';
 import type { Action, Image } from '../api/schemas.js';
 
@@ -32,6 +25,31 @@ export async function underFreshDeadline<T>(
   }
 }
 
+/**
+ * What a long wait shows on stderr: a line when the status changes and one at the end, with the
+ * time taken (DigitalOcean gives no percentage for imports, snapshots or transfers).
+ */
+export interface StatusLines {
+  status(text: string): void;
+  done(text: string): void;
+}
+
+export function statusLines(log: Logger, label: string, now: () => number = Date.now): StatusLines {
+  const started = now();
+  const after = () => `${((now() - started) / 1000).toFixed(1)}s`;
+  let last: string | undefined;
+  return {
+    status(text) {
+      if (text === last) return;
+      last = text;
+      log.notice(`${label}: ${text} (${after()})`);
+    },
+    done(text) {
+      log.notice(`${label}: ${text} after ${after()}`);
+    },
+  };
+}
+
 /** Polls an action until `completed`; `errored` fails. */
 export function waitAction(client: DoClient, action: Action, what: string, pace: Pace): Promise<Action> {
   return pollEvery(`for ${what} (action ${action.id})`, pace, async () => {
@@ -51,9 +69,8 @@ export function waitImageAvailable(
   client: DoClient,
   id: number,
   pace: Pace,
-  progress: CommandProgress,
+  progress: StatusLines,
 ): Promise<Image> {
-  let last = '';
   return pollEvery(`for image ${id} to be available`, pace, async () => {
     const image = await client.image(id, pace.signal);
     if (!image)
@@ -62,8 +79,7 @@ export function waitImageAvailable(
         `image ${id} vanished while it was made`,
       );
     const status = image.status ?? 'unknown';
-    if (status !== last) progress.status(status);
-    last = status;
+    progress.status(status);
     if (image.error_message)
       throw new PlatformApiError(
         { platform: 'do', operation: 'images_create_custom' },

@@ -22,6 +22,7 @@ import { requireSpaces, Spaces, stagingKey } from '../spaces.js';
 import { expiryTag, ownerTag, runTag, sshKeyFingerprint, sshKeyName } from '../tags.js';
 import {
   type Pace,
+  statusLines,
   transferToRegions,
   underFreshDeadline,
   waitAction,
@@ -147,7 +148,7 @@ async function viaCustomImage(
   helpers: DisposableStack,
   m: MethodInput,
 ): Promise<Image> {
-  const { options: o, io, log, signal } = input;
+  const { options: o, log, signal } = input;
   const made = await client.createCustomImage(
     {
       name: o.name,
@@ -167,7 +168,7 @@ async function viaCustomImage(
     log.notice(`do: deleted image ${made.id}, which never became available`);
   });
   log.notice(`do: DigitalOcean is making image ${made.id} (${o.name}) in ${m.region}`);
-  const progress = io.progress(`image ${o.name} (${made.id})`);
+  const progress = statusLines(log, `do: image ${o.name} (${made.id})`);
   const image = await waitImageAvailable(client, made.id, m.pace, progress);
   progress.done('available');
   available = true;
@@ -195,7 +196,7 @@ async function viaSnapshot(
   helpers: DisposableStack,
   m: MethodInput & { installTimeoutMs: number },
 ): Promise<Image> {
-  const { options: o, platformOptions: p, io, log, signal } = input;
+  const { options: o, platformOptions: p, log, signal } = input;
   const helperImage = await resolveImage(client, p.image, m.region, signal);
   const config = installConfig({
     url: m.url,
@@ -241,8 +242,7 @@ async function viaSnapshot(
     `do: helper droplet ${droplet.id} (${name}) boots image ${helperImage.id ?? helperImage.ref}, writes the image over its disk and powers off`,
   );
 
-  const installing = io.progress(`helper droplet ${droplet.id}`);
-  let last = '';
+  const installing = statusLines(log, `do: helper droplet ${droplet.id}`);
   await pollEvery(
     `for helper droplet ${droplet.id} to write the image and power off (its console shows why not)`,
     { intervalMs: m.pace.intervalMs, timeoutMs: m.installTimeoutMs, signal },
@@ -253,8 +253,7 @@ async function viaSnapshot(
           { platform: 'do', operation: 'droplets_get' },
           `helper droplet ${droplet.id} vanished`,
         );
-      if (d.status !== last) installing.status(d.status);
-      last = d.status;
+      installing.status(d.status);
       return d.status === 'off' ? d : undefined;
     },
   );
@@ -274,7 +273,8 @@ async function viaSnapshot(
           await client.deleteImage(snap.id, s);
     });
   });
-  const snapshotting = io.progress(`snapshot ${o.name}`);
+  const snapshotting = statusLines(log, `do: snapshot ${o.name} of droplet ${droplet.id}`);
+  snapshotting.status('in progress');
   snapshotStarted = true;
   const action = await client.dropletAction(droplet.id, { type: 'snapshot', name: o.name }, signal);
   await waitAction(client, action, `the snapshot of droplet ${droplet.id}`, m.pace);

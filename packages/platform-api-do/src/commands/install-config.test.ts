@@ -57,7 +57,7 @@ describe('the snapshot helper’s Ignition config', () => {
     // the script's own lines from reading the URL to choosing the unpacker, run by sh
     const lines = shutdown.split('\n');
     const from = lines.findIndex((l) => l.startsWith('url=$(cat'));
-    const to = lines.findIndex((l) => l === 'esac');
+    const to = lines.indexOf('esac');
     const choose = (u: string) =>
       execFileSync(
         'sh',

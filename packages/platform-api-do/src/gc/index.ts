@@ -43,6 +43,18 @@ export async function openDoGc(options: DoOptions, ctx: GcOpenContext): Promise<
   if (!settings)
     ctx.log.notice(`do: staged Spaces objects are not swept (give ${missing.join(', ')} to sweep them)`);
 
+  const list = doGcKinds(client, spaces);
+  return {
+    identity: { account: account.uuid, ...(account.email ? { email: account.email } : {}) },
+    ownerTag: { key: ownerTag },
+    locations: ['all regions'],
+    kinds: list,
+    close: async () => spaces?.close(),
+  };
+}
+
+/** The kinds of one sweep, bound to a client (and Spaces, when its settings are given). */
+export function doGcKinds(client: DoClient, spaces?: Spaces): GcResourceKind[] {
   // one listing of the tagged droplets per sweep: the key kind reads it too
   let droplets: Promise<Droplet[]> | undefined;
   const tagged = (signal: AbortSignal) => {
@@ -52,20 +64,12 @@ export async function openDoGc(options: DoOptions, ctx: GcOpenContext): Promise<
   const removedDroplets = new Set<string>();
   const goneInRun = (c: GcContext, id: string) =>
     c.apply ? removedDroplets.has(id) : c.isCandidate(kinds.droplet, id);
-
-  const list: GcResourceKind[] = [
+  return [
     dropletKind(client, tagged, removedDroplets),
     keyKind(client, tagged, goneInRun),
     imageKind(client),
     ...(spaces ? [spacesObjectKind(spaces)] : []),
   ];
-  return {
-    identity: { account: account.uuid, ...(account.email ? { email: account.email } : {}) },
-    ownerTag: { key: ownerTag },
-    locations: ['all regions'],
-    kinds: list,
-    close: async () => spaces?.close(),
-  };
 }
 
 function dropletKind(
