@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './flight.js';
 export * from './gc.js';
 export * from './ledger.js';
+export * from './ledger-cleanup.js';
 export * from './log.js';
 export * from './machine.js';
 export * from './options.js';

@@ -6,9 +6,8 @@ import {
   type ClusterConfig,
   DisposableStack,
   deadline,
-  errorMessage,
+  destroyLedgerEntryByKind,
   type LedgerEntry,
-  MantleError,
   type PlatformContext,
   releaseDeadline,
 } from '@mantle/cluster';
@@ -166,28 +165,16 @@ export async function destroyAwsLedgerEntry(
 ): Promise<void> {
   const region = entry.location ?? options.region;
   const clients = createAwsClients(options, { region });
-  const signal = deadline(ctx.signal, 10 * 60_000, `destroying ${entry.kind} ${entry.id}`);
   try {
-    const ec2 = await clients.ec2();
-    switch (entry.kind) {
-      case ledgerKinds.instance:
+    await destroyLedgerEntryByKind(entry, ctx, 'aws', {
+      [ledgerKinds.instance]: async (signal) => {
+        const ec2 = await clients.ec2();
         await terminateInstances(ec2, [entry.id], signal);
         await waitTerminated(ec2, entry.id, { signal, pollIntervalMs: defaultTuning.pollIntervalMs });
-        return;
-      case ledgerKinds.keyPair:
-        await deleteKeyPair(ec2, entry.id, signal);
-        return;
-      default:
-        throw new MantleError(
-          'aws.ledger.unknown-kind',
-          `ledger entry ${entry.key}: kola does not know how to destroy an aws "${entry.kind}"`,
-        );
-    }
-  } catch (e) {
-    ctx.log.debug('aws: ledger entry not destroyed', { key: entry.key, error: errorMessage(e) });
-    throw e;
+      },
+      [ledgerKinds.keyPair]: async (signal) => deleteKeyPair(await clients.ec2(), entry.id, signal),
+    });
   } finally {
-    releaseDeadline(signal);
     clients.destroy();
   }
 }

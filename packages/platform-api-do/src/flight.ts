@@ -5,10 +5,9 @@ import {
   type ClusterConfig,
   DisposableStack,
   deadline,
-  errorMessage,
+  destroyLedgerEntryByKind,
   generateEd25519KeyPair,
   type LedgerEntry,
-  MantleError,
   type PlatformContext,
   releaseDeadline,
 } from '@mantle/cluster';
@@ -142,25 +141,8 @@ export async function destroyDoLedgerEntry(
   ctx: PlatformContext,
 ): Promise<void> {
   const client = createDoClient(options, ctx.log);
-  const signal = deadline(ctx.signal, 10 * 60_000, `destroying ${entry.kind} ${entry.id}`);
-  try {
-    switch (entry.kind) {
-      case ledgerKinds.droplet:
-        await destroyDroplet(client, Number(entry.id), defaultWaits, signal);
-        return;
-      case ledgerKinds.sshKey:
-        await client.deleteSshKey(entry.id, signal);
-        return;
-      default:
-        throw new MantleError(
-          'do.ledger.unknown-kind',
-          `ledger entry ${entry.key}: kola does not know how to destroy a do "${entry.kind}"`,
-        );
-    }
-  } catch (e) {
-    ctx.log.debug('do: ledger entry not destroyed', { key: entry.key, error: errorMessage(e) });
-    throw e;
-  } finally {
-    releaseDeadline(signal);
-  }
+  await destroyLedgerEntryByKind(entry, ctx, 'do', {
+    [ledgerKinds.droplet]: (signal) => destroyDroplet(client, Number(entry.id), defaultWaits, signal),
+    [ledgerKinds.sshKey]: (signal) => client.deleteSshKey(entry.id, signal),
+  });
 }
