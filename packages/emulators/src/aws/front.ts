@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createFaultInjector, type FaultInjector, type FaultOptions } from '../faults/faults.js';
 import { awsEc2Shape, awsQueryShape } from '../http/providers.js';
+import { pipeToUpstream } from '../http/proxy.js';
 import type { BackendMachine, MachineBackend } from '../machines/backend.js';
 import {
   ec2ErrorXml,
@@ -308,25 +309,9 @@ export async function startAwsFront(settings: {
   }
 
   function pipeThrough(req: IncomingMessage, res: ServerResponse) {
-    const up = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
+    pipeToUpstream(upstream, req, res, (e) =>
+      reply(res, 502, ec2ErrorXml('BadGateway', String(e), randomBytes(8).toString('hex'))),
     );
-    up.on('error', (e) => {
-      if (!res.headersSent)
-        reply(res, 502, ec2ErrorXml('BadGateway', String(e), randomBytes(8).toString('hex')));
-      else res.destroy();
-    });
-    req.pipe(up);
   }
 
   const server: Server = createServer(async (req, res) => {

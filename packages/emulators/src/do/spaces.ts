@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Moto, startMoto } from '@mantle/platform-api-aws/testing';
+import { pipeToUpstream } from '../http/proxy.js';
 
 /** DigitalOcean Spaces on 127.0.0.1: moto's S3 behind a front that checks what moto does not. */
 export interface DoSpaces {
@@ -63,21 +64,7 @@ export async function startDoSpaces(options: { region: string; bucket: string })
       req.resume();
       return s3Error(res, 403, ...refused);
     }
-    const up = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    up.on('error', (e) => (res.headersSent ? res.destroy() : s3Error(res, 502, 'BadGateway', String(e))));
-    req.pipe(up);
+    pipeToUpstream(upstream, req, res, (e) => s3Error(res, 502, 'BadGateway', String(e)));
   });
   try {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
