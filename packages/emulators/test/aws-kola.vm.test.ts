@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,10 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { generateSshIdentity } from '@mantle/cluster';
-import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNodeScript } from './support/node-script.js';
+import { tryLogin } from './support/ssh-login.js';
+import { qemusStartedBy } from './support/vm-proof.js';
 
 // The kit's proof on AWS, as a user runs it: `kola-emulator aws --machines qemu` in one process, the
 // shipped `kola run -p aws` with the flags it printed in another, and every machine a real VM from
@@ -76,42 +78,6 @@ function startEmulator(): Promise<Ready> {
   });
 }
 
-function run(
-  bin: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-/** QEMU processes whose -name says the given emulator process started them. */
-function qemusOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const name = argv[argv.indexOf('-name') + 1] ?? '';
-      if (argv.includes('-name') && name.startsWith(`kola-emu-${pid}-`)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
 function stopEmulator(): Promise<number | null> {
   const child = emulator;
   if (!child || child.exitCode !== null) return Promise.resolve(child?.exitCode ?? null);
@@ -135,7 +101,8 @@ describe.skipIf(qemuMissing)('kola on the emulated aws (qemu machines)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...ready.env };
     delete env.KOLA_TEST_PLATFORMS;
     delete env.KOLA_TEST_MODULES;
-    const r = await run(kolaBin, ['run', ...ready.kola, 'basic', 'userdata.*'], env, cwd);
+    const r = await startNodeScript(kolaBin, ['run', ...ready.kola, 'basic', 'userdata.*'], { env, cwd })
+      .done;
     const out = join(cwd, '_kola_temp', readlinkSync(join(cwd, '_kola_temp', 'aws-latest')));
     const report = JSON.parse(readFileSync(join(out, 'reports/report.json'), 'utf8')) as Report;
     const results = Object.fromEntries(report.tests.map((t) => [t.name, t.result]));
@@ -170,7 +137,10 @@ describe.skipIf(qemuMissing)('kola on the emulated aws (qemu machines)', () => {
     const script = report.tests.find((t) => t.name === 'userdata.script')!.machines![0]!;
     const console = readFileSync(join(out, 'userdata.script', script.id, 'console.txt'), 'utf8');
     expect(console).toContain('Ignition does not run');
-    expect(qemusOf(emulator!.pid!), 'every VM of the run is gone once kola is done').toEqual([]);
+    expect(
+      [...qemusStartedBy(emulator!.pid!).keys()],
+      'every VM of the run is gone once kola is done',
+    ).toEqual([]);
   });
 
   it('userdata base64-encoded twice: the real Ignition rejects what the guest reads, and the key does not log in', async () => {
@@ -207,22 +177,7 @@ describe.skipIf(qemuMissing)('kola on the emulated aws (qemu machines)', () => {
       // dropbear may still be starting: retry while the connection itself fails
       let login = '';
       for (let i = 0; i < 30; i++) {
-        login = await new Promise<string>((resolveLogin) => {
-          const client = new Client();
-          client
-            .on('ready', () => {
-              client.end();
-              resolveLogin('logged in');
-            })
-            .on('error', (e) => resolveLogin(e.message))
-            .connect({
-              host,
-              port: 22,
-              username: 'core',
-              privateKey: identity.privateKey,
-              readyTimeout: 60_000,
-            });
-        });
+        login = await tryLogin(host, identity.privateKey, 60_000);
         if (!/ECONNRESET|ECONNREFUSED|before handshake/.test(login)) break;
         await new Promise((r) => setTimeout(r, 1000));
       }
@@ -236,6 +191,6 @@ describe.skipIf(qemuMissing)('kola on the emulated aws (qemu machines)', () => {
   it('SIGTERM: kola-emulator destroys every VM it started and exits 0', async () => {
     const pid = emulator!.pid!;
     expect(await stopEmulator()).toBe(0);
-    expect(qemusOf(pid)).toEqual([]);
+    expect([...qemusStartedBy(pid).keys()]).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { generateSshIdentity } from '@mantle/cluster';
-import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEmulator, startAwsEmulator } from '../src/aws/emulator.js';
+import { tryLogin } from './support/ssh-login.js';
 
 // What a guest reads is what the API was given, decoded as AWS decodes it: RunInstances' UserData
 // is base64. A caller that sends it any other way gets a machine that does not have its key.
@@ -57,18 +57,7 @@ async function launch(userData: string | undefined, tags: Record<string, string>
   return described.Reservations![0]!.Instances![0]!.PublicIpAddress!;
 }
 
-function login(host: string): Promise<'ok' | string> {
-  return new Promise((resolve) => {
-    const client = new Client();
-    client
-      .on('ready', () => {
-        client.end();
-        resolve('ok');
-      })
-      .on('error', (e) => resolve(e.message))
-      .connect({ host, port: 22, username: 'core', privateKey: identity.privateKey, readyTimeout: 10_000 });
-  });
-}
+const login = (host: string) => tryLogin(host, identity.privateKey);
 
 describe('userdata reaches the machine only the way AWS passes it', () => {
   it('base64-encoded: the key in the Ignition config logs in, at the address the API reports', async () => {

@@ -5,7 +5,6 @@ import { dirname } from 'node:path';
 import type { protos } from '@google-cloud/compute';
 import { CRC32C } from '@google-cloud/storage';
 import { connectSsh, execSsh, generateSshIdentity } from '@mantle/cluster';
-import { Client } from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeDiskArchive } from '../src/gce/disk-archive-fixtures.js';
 import { type GceEmulator, startGceEmulator } from '../src/gce/emulator.js';
@@ -18,6 +17,7 @@ import {
   grant,
   readKey,
 } from './support/gce-clients.js';
+import { tryLogin } from './support/ssh-login.js';
 
 // The GCE emulator through the real SDK clients (@google-cloud/compute 6.15 over REST,
 // @google-cloud/storage 7.22), every request and answer checked against the Discovery documents,
@@ -99,18 +99,7 @@ async function remove(name: string, zone: string) {
   return done(lro, zone);
 }
 
-function login(host: string): Promise<'ok' | string> {
-  return new Promise((resolve) => {
-    const client = new Client();
-    client
-      .on('ready', () => {
-        client.end();
-        resolve('ok');
-      })
-      .on('error', (e) => resolve(e.message))
-      .connect({ host, port: 22, username: 'core', privateKey: identity.privateKey, readyTimeout: 10_000 });
-  });
-}
+const login = (host: string) => tryLogin(host, identity.privateKey);
 
 async function run(host: string, command: string): Promise<string> {
   const client = await connectSsh({ host, port: 22 }, { identity, timeoutMs: 20_000 });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { connectSsh, execSsh, generateSshIdentity } from '@mantle/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doFetch, pollUntil } from '../../test/support/do.js';
+import { expectIgnitionRan, provisioningConfig } from '../../test/support/vm-proof.js';
 import { expectNoViolations } from '../http/violations.js';
 import { type DoEmulator, startDoEmulator } from './emulator.js';
 
@@ -22,19 +23,7 @@ describe.skipIf(qemuMissing && !process.env.CI)('the DigitalOcean emulator on qe
     async () => {
       const api = doFetch(emulator);
       const identity = generateSshIdentity();
-      const config = {
-        ignition: { version: '3.3.0' },
-        passwd: { users: [{ name: 'core', sshAuthorizedKeys: [identity.publicKey] }] },
-        storage: {
-          files: [
-            {
-              path: '/etc/kola/emulated.txt',
-              mode: 0o644,
-              contents: { source: 'data:,served%20by%20DO%20metadata%0A' },
-            },
-          ],
-        },
-      };
+      const config = provisioningConfig(identity.publicKey, 'served by DO metadata\n');
       const created = await api('POST', '/v2/droplets', {
         name: 'kola-vm',
         region: 'sfo2',
@@ -71,10 +60,7 @@ describe.skipIf(qemuMissing && !process.env.CI)('the DigitalOcean emulator on qe
 
       expect(emulator.metadataRequests(id)).toContain('GET /metadata/v1/user-data');
       const console = emulator.machine(id)?.consoleOutput() ?? '';
-      expect(console).toMatch(/ignition\.platform\.id=digitalocean/);
-      expect(console).toMatch(/running Ignition -platform digitalocean/);
-      expect(console).toMatch(/kola-init: Ignition finished/);
-      expect(console).not.toMatch(/Ignition failed/);
+      expectIgnitionRan(console, 'digitalocean');
       const fetched = console.split('\n').filter((l) => /GET http:\/\/169\.254\.169\.254\/metadata/.test(l));
       expect(fetched.length).toBeGreaterThan(0);
       process.stderr.write(`do on qemu: Ignition fetched: ${fetched[0]?.trim()}\n`);
