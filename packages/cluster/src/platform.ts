@@ -146,6 +146,11 @@ export function definePlatform<S extends PlatformOptionsSchema>(platform: Platfo
  */
 export interface PlatformEntry<S extends PlatformOptionsSchema = PlatformOptionsSchema> {
   name: string;
+  /**
+   * The `ore` group where mantle named it otherwise than the kola platform (`gce` → `ore gcloud`);
+   * ore also answers to `name`.
+   */
+  oreName?: string;
   description: string;
   load(): Promise<Platform<S>>;
 }

@@ -118,12 +118,15 @@ export async function runCrossPlatformGc(
 ): Promise<void> {
   const wanted = (opts.platform as string[] | undefined) ?? [];
   const known = entries.map((e) => e.name);
-  const unknown = wanted.filter((w) => !known.includes(w));
+  const names = (e: PlatformEntry) => [e.name, ...(e.oreName ? [e.oreName] : [])];
+  const unknown = wanted.filter((w) => !entries.some((e) => names(e).includes(w)));
   if (unknown.length)
     throw new UsageError(`--platform: unknown ${unknown.join(', ')} (with gc: ${known.join(', ')})`);
   const io = createIo(process.stdout, process.stderr, Boolean(opts.json));
   const outcomes: PlatformGcOutcome[] = [];
-  for (const entry of entries.filter((e) => wanted.length === 0 || wanted.includes(e.name))) {
+  for (const entry of entries.filter(
+    (e) => wanted.length === 0 || names(e).some((n) => wanted.includes(n)),
+  )) {
     try {
       outcomes.push(await sweep(entry, opts, env, io));
     } catch (e) {

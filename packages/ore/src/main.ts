@@ -39,7 +39,9 @@ function addPlatformGroup(
   platform: PlatformDescription,
   env: OreActionEnvironment,
 ): void {
-  const group = program.command(platform.name).description(platform.description);
+  // mantle's ore group names (gcloud) where they differ from kola's; the kola name works as well
+  const group = program.command(entry.oreName ?? platform.name).description(platform.description);
+  if (entry.oreName && entry.oreName !== platform.name) group.alias(platform.name);
   group.configureOutput({
     writeErr: (s) => process.stderr.write(s),
     writeOut: (s) => process.stdout.write(s),
@@ -131,7 +133,7 @@ export async function runOre(
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   try {
     const named = argv.slice(2).find((a) => !a.startsWith('-'));
-    const entry = deps.platforms.find((e) => e.name === named);
+    const entry = named ? deps.platforms.find((e) => e.name === named || e.oreName === named) : undefined;
     if (entry) {
       const { describePlatformEntries } = await import('@mantle/platforms');
       const [description] = await describePlatformEntries([entry]);
@@ -148,7 +150,7 @@ export async function runOre(
       );
     } else {
       // `ore --help`: list groups without describing any platform
-      for (const e of deps.platforms) program.command(e.name).description(e.description);
+      for (const e of deps.platforms) program.command(e.oreName ?? e.name).description(e.description);
       program
         .command('gc')
         .description('plan (or with --apply, do) the removal of leaked resources on every platform');
