@@ -22,6 +22,13 @@ export const kolaPlatforms = [
     description: 'DigitalOcean droplets',
     load: async () => (await import('@mantle/platform-api-do')).platform,
   },
+  {
+    name: 'gce',
+    // mantle's ore group for it is `ore gcloud`
+    oreName: 'gcloud',
+    description: 'Google Compute Engine',
+    load: async () => (await import('@mantle/platform-api-gce')).platform,
+  },
 ] as const satisfies readonly PlatformEntry[];
 
 /** The names of the registered platforms, typed: `'qemu' | 'aws' | …`. */

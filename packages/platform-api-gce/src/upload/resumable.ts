@@ -1,0 +1,192 @@
+import { type Logger, PlatformApiError, sleep, throwIfAborted } from '@mantle/cluster';
+import type { GceClients } from '../api/clients.js';
+import { isRetryable, statusOf } from '../api/errors.js';
+import { putChunk, queryUpload, type StorageObject, type UploadState } from '../api/storage.js';
+import { crc32c, crc32cBase64 } from './crc32c.js';
+
+/** GCS wants every chunk but the last to be a multiple of 256 KiB. */
+export const chunkQuantum = 256 * 1024;
+
+/** Bytes of the object from some offset on: `startsAt` ≤ the offset asked for, `crc` of what precedes. */
+export interface SourceFrom {
+  stream: AsyncIterable<Buffer>;
+  startsAt: number;
+  /** CRC-32C of bytes [0, startsAt). */
+  crc: number;
+}
+
+export interface ResumableUploadInput {
+  clients: GceClients;
+  /** The session URL (`startResumableUpload`), new or saved by an interrupted run. */
+  session: string;
+  /**
+   * The object's bytes from `offset` or earlier: a plain file seeks to a checkpoint it knows the
+   * CRC of; a stream made on the way (the raw disk's tar.gz) starts again at 0 and is skipped.
+   */
+  open(offset: number): SourceFrom;
+  /** Bytes per request (a multiple of 256 KiB); one is held while the next is made. */
+  chunkSize: number;
+  signal: AbortSignal;
+  log?: Logger;
+  /** Bytes the server has acknowledged so far (resumed ones at once), for progress. */
+  onAcknowledged?(offset: number, crc: number): void;
+  /** Tries per chunk when the connection drops or GCS answers 5xx/429 (default 8). */
+  attempts?: number;
+}
+
+export interface ResumableUploadResult {
+  object: StorageObject;
+  /** Bytes sent by this run (not the ones a previous run had sent). */
+  bytesSent: number;
+  /** Where this run started: what the server already had. */
+  resumedAt: number;
+  crc32c: string;
+}
+
+/** The session is gone (expired after a week, or cancelled): the upload must start again. */
+export class UploadSessionExpiredError extends PlatformApiError {
+  constructor(status: number) {
+    super(
+      { platform: 'gce', operation: 'storage.upload', status },
+      'the resumable upload session is no longer valid',
+    );
+  }
+}
+
+function expired(e: unknown): boolean {
+  const s = statusOf(e);
+  return s === 404 || s === 410;
+}
+
+/**
+ * Streams an object into a resumable upload session. Asks the session first how much it holds and
+ * sends only the rest; a dropped connection or a 5xx mid-chunk asks again and resends from where
+ * the server stopped. The last chunk carries the whole object's CRC-32C (`x-goog-hash`), which GCS
+ * checks, and the finished object's `crc32c` is compared too. Memory: two chunks.
+ */
+export async function resumableUpload(input: ResumableUploadInput): Promise<ResumableUploadResult> {
+  const { clients, session, signal } = input;
+  if (input.chunkSize % chunkQuantum !== 0 || input.chunkSize <= 0)
+    throw new Error(`chunk size ${input.chunkSize} is not a multiple of 256 KiB`);
+  const attempts = input.attempts ?? 8;
+  const ask = async (): Promise<UploadState> => {
+    try {
+      return await queryUpload(clients, session, { signal, log: input.log });
+    } catch (e) {
+      if (expired(e)) throw new UploadSessionExpiredError(statusOf(e)!);
+      throw e;
+    }
+  };
+  const first = await ask();
+  const resumedAt = first.done ? Number(first.object.size ?? 0) : first.received;
+  const source = input.open(resumedAt);
+  if (source.startsAt > resumedAt) throw new Error('the source cannot start before what the server holds');
+  let crc = source.crc;
+  let position = source.startsAt;
+  let bytesSent = 0;
+
+  // Sends [offset, offset + data.length), final when `total` is given; resends what did not arrive.
+  const send = async (data: Buffer, offset: number, total?: number, hash?: string): Promise<UploadState> => {
+    let sent = 0;
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal, 'uploading');
+      try {
+        const piece = data.subarray(sent);
+        const state = await putChunk(
+          clients,
+          session,
+          {
+            data: piece,
+            offset: offset + sent,
+            ...(total !== undefined ? { total } : {}),
+            ...(hash ? { crc32c: hash } : {}),
+          },
+          { signal, log: input.log },
+        );
+        bytesSent += piece.length;
+        if (state.done) return state;
+        const held = state.received - offset;
+        if (held >= data.length) return state;
+        if (held < sent)
+          throw new Error(`the server lost bytes it had acknowledged (it holds ${state.received})`);
+        sent = held; // it kept part of the chunk: send the rest
+      } catch (e) {
+        if (signal.aborted) throw e;
+        if (expired(e)) throw new UploadSessionExpiredError(statusOf(e)!);
+        if (!isRetryable(e) || attempt >= attempts) throw e;
+        const delay = Math.min(30_000, 500 * 2 ** (attempt - 1));
+        input.log?.info(`gce upload: chunk at ${offset + sent} failed; asking the session in ${delay}ms`, {
+          error: e instanceof Error ? e.message : String(e),
+        });
+        await sleep(delay, signal);
+        const state = await ask();
+        if (state.done) return state;
+        const held = state.received - offset;
+        if (held < 0) throw new Error(`the server holds ${state.received} bytes, fewer than it acknowledged`);
+        if (held >= data.length && total === undefined) return state;
+        sent = Math.min(held, data.length);
+      }
+    }
+  };
+
+  let object: StorageObject | undefined = first.done ? first.object : undefined;
+  if (!object) {
+    input.onAcknowledged?.(resumedAt, resumedAt === source.startsAt ? source.crc : Number.NaN);
+    // pieces of the stream not sent yet, from `position`
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let inflight: Promise<void> | undefined;
+    const take = (n: number): Buffer => {
+      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      const out = all.subarray(0, n);
+      const rest = all.subarray(n);
+      pending = rest.length ? [rest] : [];
+      pendingBytes = rest.length;
+      return out;
+    };
+    for await (const raw of source.stream) {
+      let piece = raw;
+      // the part the server already holds is only counted into the CRC
+      if (position < resumedAt) {
+        const skip = Math.min(piece.length, resumedAt - position);
+        crc = crc32c(piece.subarray(0, skip), crc);
+        position += skip;
+        piece = piece.subarray(skip);
+      }
+      if (!piece.length) continue;
+      pending.push(piece);
+      pendingBytes += piece.length;
+      // a chunk goes only once more follows it, so that the last one is known to be the last
+      while (pendingBytes > input.chunkSize) {
+        const chunk = take(input.chunkSize);
+        const offset = position;
+        crc = crc32c(chunk, crc);
+        position += chunk.length;
+        const crcAfter = crc;
+        await inflight;
+        inflight = send(chunk, offset).then(() => input.onAcknowledged?.(offset + chunk.length, crcAfter));
+        inflight.catch(() => {}); // seen when awaited
+      }
+    }
+    if (position < resumedAt) throw new Error('the source ended before the bytes the server already holds');
+    await inflight;
+    const last = take(pendingBytes);
+    crc = crc32c(last, crc);
+    const total = position + last.length;
+    const state = await send(last, position, total, crc32cBase64(crc));
+    if (!state.done)
+      throw new Error(`the upload did not finish after its last chunk (server holds ${state.received})`);
+    object = state.object;
+    input.onAcknowledged?.(total, crc);
+  } else {
+    // finished by an earlier run: the CRC is known only by reading the source again
+    for await (const piece of source.stream) crc = crc32c(piece, crc);
+  }
+  const ours = crc32cBase64(crc);
+  if (object.crc32c && object.crc32c !== ours)
+    throw new PlatformApiError(
+      { platform: 'gce', operation: 'storage.upload', providerCode: 'crc32cMismatch' },
+      `gs://${object.bucket}/${object.name}: CRC-32C ${object.crc32c} is not the ${ours} that was sent`,
+    );
+  return { object, bytesSent, resumedAt, crc32c: ours };
+}
