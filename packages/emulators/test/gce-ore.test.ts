@@ -604,7 +604,8 @@ describe('ore gcloud upload: interrupted and resumed', () => {
       const first = startOre(args, env);
       const acknowledged = () =>
         slow.requests.entries().filter((e) => e.operationId === chunkOp && e.status === 308).length;
-      for (let i = 0; acknowledged() < 5; i++) {
+      // the first 308 answers the upload's opening status query; the next five each hold 1 MiB
+      for (let i = 0; acknowledged() < 6; i++) {
         if (i > 600) throw new Error(`no chunks acknowledged: ${first.stderr()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
