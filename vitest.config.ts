@@ -9,6 +9,7 @@ export const vmTests = [
   'packages/emulators/test/aws-contract.vm.test.ts',
   'packages/emulators/src/gce/gce.vm.test.ts',
   'packages/emulators/src/do/do.vm.test.ts',
+  'packages/emulators/test/kola-do-gce.vm.test.ts',
 ];
 
 export default defineConfig({
