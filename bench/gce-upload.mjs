@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// `ore gcloud upload --file raw` (the real ore process) against the GCE emulator, against the
+// baseline @google-cloud/storage `bucket.upload` of the same tar.gz made beforehand (GNU tar
+// --sparse -cz), in the same run. Image: 1 GiB sparse raw, 200 blocks of 512 KiB (100 MiB) at
+// scattered offsets, each half random bytes and half a repeated text line (so gzip has work but
+// is not trivial). Goals: bytes sent ≤ gzip -6 of the non-zero data + 1 %; throughput ≥ 1.0× the
+// baseline, both as raw image bytes per second end to end (ore tars and gzips while uploading, the
+// baseline sends a ready file: its time leaves out making it); peak RSS ≤ 256 MiB (VmHWM at exit).
+// Run `pnpm run build` first.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const load = (p) => import(join(root, p));
+const { startGceEmulator } = await load('packages/emulators/dist/index.js');
+const { createGceClients, gceOptions } = await load('packages/platform-api-gce/dist/index.js');
+const { Storage } = createRequire(join(root, 'packages/emulators/package.json'))('@google-cloud/storage');
+
+const MiB = 1024 ** 2;
+const size = 1024 * MiB;
+const block = 512 * 1024;
+const work = mkdtempSync(join(tmpdir(), 'bench-gce-upload-'));
+const raw = join(work, 'disk.raw');
+const text = Buffer.from('kola bench: a line of log text that repeats, as config files and logs do\n');
+const data = [];
+{
+  const fd = openSync(raw, 'w');
+  for (let i = 0; i < 200; i++) {
+    const b = Buffer.concat([randomBytes(block / 2), Buffer.alloc(block / 2, text)]);
+    data.push(b);
+    writeSync(fd, b, 0, block, Math.floor((i * size) / 200 / block) * block);
+  }
+  // whole GiB, as GCE wants
+  closeSync(fd);
+  execFileSync('truncate', ['-s', String(size), raw]);
+}
+const gzipOfData = gzipSync(Buffer.concat(data), { level: 6 }).length;
+const hwm = join(work, 'hwm.mjs');
+writeFileSync(
+  hwm,
+  `import { readFileSync, writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  const m = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (process.env.HWM_OUT && m) writeFileSync(process.env.HWM_OUT, m[1]);
+});
+`,
+);
+
+const emulator = await startGceEmulator({ machines: 'none', log: () => {} });
+const clients = createGceClients(
+  gceOptions.parse({ endpoint: emulator.endpoint, project: emulator.project, jsonKey: emulator.keyFile }),
+);
+try {
+  const objectSize = async (bucket, name) => {
+    const r = await clients.auth.fetch(
+      `${emulator.endpoint}/storage/v1/b/${bucket}/o/${encodeURIComponent(name)}`,
+    );
+    return Number((await r.json()).size);
+  };
+  // ore
+  const t0 = performance.now();
+  const code = await new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        hwm,
+        join(root, 'packages/ore/bin/ore.js'),
+        'gcloud',
+        'upload',
+        '--file',
+        raw,
+        '--name',
+        'bench-ore',
+        ...emulator.ore,
+      ],
+      {
+        env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache'), HWM_OUT: join(work, 'ore.hwm') },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
+    child.on('close', resolve);
+  });
+  const oreSeconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`ore exited ${code}`);
+  const oreRss = Number(readFileSync(join(work, 'ore.hwm'), 'utf8')) / 1024;
+  const oreBytes = await objectSize(`${emulator.project}-kola-images`, 'bench-ore.tar.gz');
+
+  // baseline: a ready tar.gz, sent by the SDK
+  const targz = join(work, 'disk.tar.gz');
+  const tt = performance.now();
+  execFileSync('tar', ['--format=oldgnu', '-Sczf', targz, '-C', work, 'disk.raw']);
+  const tarSeconds = (performance.now() - tt) / 1000;
+  const headers = await clients.auth.getRequestHeaders();
+  const storage = new Storage({
+    apiEndpoint: emulator.endpoint,
+    projectId: emulator.project,
+    retryOptions: { autoRetry: false },
+  });
+  storage.interceptors.push({ request: (o) => ({ ...o, headers: { ...o.headers, ...headers } }) });
+  const t1 = performance.now();
+  await storage.bucket(emulator.bucket).upload(targz, { destination: 'builds/bench-sdk.tar.gz' });
+  const sdkSeconds = (performance.now() - t1) / 1000;
+  const sdkBytes = statSync(targz).size;
+
+  const fmt = (n, d = 1) => n.toFixed(d);
+  console.log(
+    `image: 1 GiB raw, ${fmt((data.length * block) / MiB)} MiB data; gzip -6 of the data alone ${fmt(gzipOfData / MiB, 2)} MiB`,
+  );
+  console.log(
+    `ore gcloud upload: ${fmt(oreSeconds, 2)} s, ${fmt(size / MiB / oreSeconds)} MiB/s of image, object ${fmt(oreBytes / MiB, 2)} MiB, peak RSS ${fmt(oreRss)} MiB`,
+  );
+  console.log(
+    `@google-cloud/storage bucket.upload of GNU tar's tar.gz: ${fmt(sdkSeconds, 2)} s, ${fmt(size / MiB / sdkSeconds)} MiB/s of image, ${fmt(sdkBytes / MiB, 2)} MiB`,
+  );
+  const bytesRatio = oreBytes / gzipOfData;
+  const speed = sdkSeconds / oreSeconds;
+  console.log(
+    `bytes sent / gzip of data: ${fmt(bytesRatio, 3)} (goal ≤ 1.010): ${bytesRatio <= 1.01 ? 'met' : 'NOT met'}`,
+  );
+  console.log(`throughput / baseline: ${fmt(speed, 2)}× (goal ≥ 1.0): ${speed >= 1 ? 'met' : 'NOT met'}`);
+  console.log(
+    `(no goal) against GNU tar + bucket.upload (${fmt(tarSeconds, 2)} s + ${fmt(sdkSeconds, 2)} s): ${fmt((tarSeconds + sdkSeconds) / oreSeconds, 2)}×`,
+  );
+  console.log(`peak RSS: ${fmt(oreRss)} MiB (goal ≤ 256): ${oreRss <= 256 ? 'met' : 'NOT met'}`);
+} finally {
+  await clients.close();
+  await emulator.stop();
+  rmSync(work, { recursive: true, force: true });
+}
