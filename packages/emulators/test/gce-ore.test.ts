@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImagesClient } from '@google-cloud/compute';
 import { createGceClients, type GceClients, gceOptions } from '@mantle/platform-api-gce';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type GceEmulator, startGceEmulator } from '../src/gce/emulator.js';
@@ -29,6 +30,8 @@ const mib = 1024 ** 2;
 let emulator: GceEmulator;
 let dir: string;
 let clients: GceClients;
+/** The SDK's own images client: ore makes images over REST, the checks read them back through the SDK. */
+let images: ImagesClient;
 /** A fresh kola cache per test: upload state files do not leak between them. */
 let env: Record<string, string>;
 
@@ -38,9 +41,18 @@ beforeAll(async () => {
   clients = createGceClients(
     gceOptions.parse({ endpoint: emulator.endpoint, project: emulator.project, jsonKey: emulator.keyFile }),
   );
+  const endpoint = new URL(emulator.endpoint);
+  images = new ImagesClient({
+    fallback: true,
+    authClient: clients.auth,
+    apiEndpoint: endpoint.hostname,
+    port: Number(endpoint.port),
+    protocol: 'http',
+  } as never);
 });
 afterAll(async () => {
   await clients?.close();
+  await images?.close();
   const violations = emulator?.violations() ?? [];
   await emulator?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -102,7 +114,6 @@ describe('ore gcloud upload', () => {
     // only the data went: about 2 MiB of random bytes, not the GiB
     expect(out.bytesSent).toBeGreaterThan(2 * mib);
     expect(out.bytesSent).toBeLessThan(2.2 * mib);
-    const images = await clients.images();
     const [image] = await images.get({ project: emulator.project, image: 'flatcar-1-2-3-dev' });
     expect(image.guestOsFeatures?.map((f) => f.type)).toEqual(['VIRTIO_SCSI_MULTIQUEUE']);
     expect(image.rawDisk?.source).toBe(
@@ -267,7 +278,6 @@ describe('ore gcloud image verbs', () => {
     );
     expect(made.code).toBe(0);
     expect(JSON.parse(made.stdout).image).toMatchObject({ name: 'ci-copy', family: 'ci', status: 'READY' });
-    const images = await clients.images();
     const [copy] = await images.get({ project: emulator.project, image: 'ci-copy' });
     expect(copy.licenses).toEqual([
       'https://www.googleapis.com/compute/v1/projects/kola-emulated/global/licenses/kola',

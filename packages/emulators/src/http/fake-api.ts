@@ -353,6 +353,7 @@ function sendReply(
   }
   headers['content-length'] = String(payload?.length ?? 0);
   entry.status = reply.status;
+  entry.answeredAt = performance.now();
   check({ status: reply.status, headers, body: sentBody });
   res.writeHead(reply.status, headers);
   res.end(payload);

@@ -7,6 +7,8 @@ export interface LoggedRequest {
   /** Undefined while the request is in flight, and for a dropped connection. */
   status: number | undefined;
   fault?: FaultKind;
+  /** `performance.now()` of this process when the answer was sent (benches time phases by it). */
+  answeredAt?: number;
 }
 
 /** Every request a fake received, in order of arrival; benches read the per-operation counts. */

@@ -1,17 +1,12 @@
-import type {
-  GlobalOperationsClient,
-  ImagesClient,
-  InstancesClient,
-  ZoneOperationsClient,
-  ZonesClient,
-} from '@google-cloud/compute';
+import type { InstancesClient, ZoneOperationsClient, ZonesClient } from '@google-cloud/compute';
 import { type GceCredentials, readGceCredentials } from '@mantle/auth';
 import { ConfigError } from '@mantle/cluster';
 import type { GceOptions } from '../options.js';
 import { BearerAuthClient } from './http.js';
 
-/** Google's Storage endpoint; `--gce-endpoint` replaces it (and Compute's) with one URL. */
+/** Google's Storage and Compute endpoints; `--gce-endpoint` replaces both with one URL. */
 export const storageBaseUrl = 'https://storage.googleapis.com';
+export const computeBaseUrl = 'https://compute.googleapis.com';
 
 /**
  * The Compute clients (REST, through the bearer auth client) and the Storage base URL for one set of
@@ -24,10 +19,14 @@ export interface GceClients {
   readonly auth: BearerAuthClient;
   /** Where the Storage JSON API (`/storage/v1`) and uploads (`/upload/storage/v1`) are. */
   readonly storageUrl: string;
+  /**
+   * Compute's REST root (`…/compute/v1`), for the calls made without the SDK: images and global
+   * operations, which `ore gcloud upload` and the image verbs need; loading the SDK (its protos)
+   * costs more CPU than a whole image upload (docs/performance.md).
+   */
+  readonly computeUrl: string;
   instances(): Promise<InstancesClient>;
-  images(): Promise<ImagesClient>;
   zoneOperations(): Promise<ZoneOperationsClient>;
-  globalOperations(): Promise<GlobalOperationsClient>;
   zones(): Promise<ZonesClient>;
   close(): Promise<void>;
 }
@@ -94,10 +93,9 @@ export function createGceClients(options: GceOptions, settings: GceClientSetting
     credentials,
     auth,
     storageUrl: (options.endpoint ?? storageBaseUrl).replace(/\/+$/, ''),
+    computeUrl: `${(options.endpoint ?? computeBaseUrl).replace(/\/+$/, '')}/compute/v1`,
     instances: lazy((sdk) => new sdk.InstancesClient(sdkOptions as never)),
-    images: lazy((sdk) => new sdk.ImagesClient(sdkOptions as never)),
     zoneOperations: lazy((sdk) => new sdk.ZoneOperationsClient(sdkOptions as never)),
-    globalOperations: lazy((sdk) => new sdk.GlobalOperationsClient(sdkOptions as never)),
     zones: lazy((sdk) => new sdk.ZonesClient(sdkOptions as never)),
     async close() {
       await Promise.allSettled(made.map((c) => c.close()));

@@ -1,11 +1,18 @@
 import type { protos } from '@google-cloud/compute';
 import type { GceClients } from './clients.js';
 import { isNotFound } from './errors.js';
-import { gceCall, sdkPages, unlessNotFound } from './http.js';
+import { googleJson, unlessNotFound } from './http.js';
 import type { ApiOptions } from './instances.js';
-import { operationOf, waitOperation } from './operations.js';
+import { type Operation, waitOperation } from './operations.js';
+
+// Images and their (global) operations go through Compute's REST API with fetch, not the SDK: the
+// JSON is the same, and `ore gcloud upload` then never loads @google-cloud/compute, whose protos
+// cost more CPU than the upload itself (docs/performance.md).
 
 export type Image = protos.google.cloud.compute.v1.IImage;
+
+const imagesUrl = (clients: GceClients, project: string) =>
+  `${clients.computeUrl}/projects/${encodeURIComponent(project)}/global/images`;
 
 export async function getImage(
   clients: GceClients,
@@ -13,11 +20,16 @@ export async function getImage(
   name: string,
   options: ApiOptions,
 ): Promise<Image | undefined> {
-  const images = await clients.images();
   const answer = await unlessNotFound(
-    gceCall('images.get', options, () => images.get({ project, image: name })),
+    googleJson<Image>(
+      clients.auth,
+      'images.get',
+      `${imagesUrl(clients, project)}/${encodeURIComponent(name)}`,
+      {},
+      options,
+    ),
   );
-  return answer?.[0];
+  return answer?.body;
 }
 
 /** The newest image of a family that is not deprecated (`images.getFromFamily`). */
@@ -27,11 +39,16 @@ export async function getImageFromFamily(
   family: string,
   options: ApiOptions,
 ): Promise<Image | undefined> {
-  const images = await clients.images();
   const answer = await unlessNotFound(
-    gceCall('images.getFromFamily', options, () => images.getFromFamily({ project, family })),
+    googleJson<Image>(
+      clients.auth,
+      'images.getFromFamily',
+      `${imagesUrl(clients, project)}/family/${encodeURIComponent(family)}`,
+      {},
+      options,
+    ),
   );
-  return answer?.[0];
+  return answer?.body;
 }
 
 export interface NewImage {
@@ -50,22 +67,24 @@ export async function insertImage(
   image: NewImage,
   options: ApiOptions & { timeoutMs: number },
 ): Promise<Image> {
-  const images = await clients.images();
-  const op = await gceCall('images.insert', options, async () =>
-    operationOf(
-      await images.insert({
-        project: clients.project,
-        imageResource: {
-          name: image.name,
-          rawDisk: { source: image.sourceUri },
-          guestOsFeatures: [{ type: 'VIRTIO_SCSI_MULTIQUEUE' }],
-          labels: image.labels,
-          ...(image.family ? { family: image.family } : {}),
-          ...(image.description ? { description: image.description } : {}),
-          ...(image.licenses?.length ? { licenses: image.licenses } : {}),
-        },
+  const { body: op } = await googleJson<Operation>(
+    clients.auth,
+    'images.insert',
+    imagesUrl(clients, clients.project),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: image.name,
+        rawDisk: { source: image.sourceUri },
+        guestOsFeatures: [{ type: 'VIRTIO_SCSI_MULTIQUEUE' }],
+        labels: image.labels,
+        ...(image.family ? { family: image.family } : {}),
+        ...(image.description ? { description: image.description } : {}),
+        ...(image.licenses?.length ? { licenses: image.licenses } : {}),
       }),
-    ),
+    },
+    options,
   );
   await waitOperation(clients, `creating image ${image.name}`, op, {}, options);
   const made = await getImage(clients, clients.project, image.name, options);
@@ -79,10 +98,13 @@ export async function deleteImage(
   name: string,
   options: ApiOptions & { timeoutMs?: number },
 ): Promise<void> {
-  const images = await clients.images();
   try {
-    const op = await gceCall('images.delete', options, async () =>
-      operationOf(await images.delete({ project: clients.project, image: name })),
+    const { body: op } = await googleJson<Operation>(
+      clients.auth,
+      'images.delete',
+      `${imagesUrl(clients, clients.project)}/${encodeURIComponent(name)}`,
+      { method: 'DELETE' },
+      options,
     );
     await waitOperation(
       clients,
@@ -105,16 +127,19 @@ export async function* projectImages(
   clients: GceClients,
   options: ApiOptions & { filter?: string; pageSize?: number },
 ): AsyncGenerator<Image> {
-  const images = await clients.images();
-  yield* sdkPages('images.list', options, (pageToken) =>
-    images.list(
-      {
-        project: clients.project,
-        maxResults: options.pageSize ?? 500,
-        ...(options.filter ? { filter: options.filter } : {}),
-        ...(pageToken ? { pageToken } : {}),
-      },
-      { autoPaginate: false },
-    ),
-  );
+  let pageToken: string | undefined;
+  do {
+    const query = new URLSearchParams({ maxResults: String(options.pageSize ?? 500) });
+    if (options.filter) query.set('filter', options.filter);
+    if (pageToken) query.set('pageToken', pageToken);
+    const { body } = await googleJson<{ items?: Image[]; nextPageToken?: string }>(
+      clients.auth,
+      'images.list',
+      `${imagesUrl(clients, clients.project)}?${query}`,
+      {},
+      options,
+    );
+    yield* body.items ?? [];
+    pageToken = body.nextPageToken || undefined;
+  } while (pageToken);
 }

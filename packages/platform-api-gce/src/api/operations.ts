@@ -2,7 +2,7 @@ import type { protos } from '@google-cloud/compute';
 import { deadline, type Logger, releaseDeadline } from '@mantle/cluster';
 import type { GceClients } from './clients.js';
 import { operationError } from './errors.js';
-import { gceCall } from './http.js';
+import { gceCall, googleJson } from './http.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
 
@@ -46,10 +46,14 @@ export async function waitOperation(
           ops.wait({ project: clients.project, zone: where.zone, operation: name }),
         );
       } else {
-        const ops = await clients.globalOperations();
-        [op] = await gceCall('globalOperations.wait', { signal, log: options.log }, () =>
-          ops.wait({ project: clients.project, operation: name }),
-        );
+        // REST: global operations belong to images, whose calls are made without the SDK
+        ({ body: op } = await googleJson<Operation>(
+          clients.auth,
+          'globalOperations.wait',
+          `${clients.computeUrl}/projects/${encodeURIComponent(clients.project)}/global/operations/${encodeURIComponent(name)}/wait`,
+          { method: 'POST' },
+          { signal, log: options.log },
+        ));
       }
     }
     const errors = op.error?.errors ?? [];

@@ -195,14 +195,15 @@ export async function queryUpload(
 export async function putChunk(
   clients: GceClients,
   session: string,
-  chunk: { data: Buffer; offset: number; total?: number; crc32c?: string },
+  chunk: { data: readonly Buffer[]; offset: number; total?: number; crc32c?: string },
   options: CallOptions,
 ): Promise<UploadState> {
-  const end = chunk.offset + chunk.data.length - 1;
+  const length = chunk.data.reduce((n, b) => n + b.length, 0);
+  const end = chunk.offset + length - 1;
   const total = chunk.total === undefined ? '*' : String(chunk.total);
-  const range = chunk.data.length === 0 ? `bytes */${total}` : `bytes ${chunk.offset}-${end}/${total}`;
+  const range = length === 0 ? `bytes */${total}` : `bytes ${chunk.offset}-${end}/${total}`;
   return gceCall('storage.upload.chunk', { ...options, attempts: 1 }, async () => {
-    const response = await clients.auth.fetch(session, {
+    const response = await clients.auth.sendBytes(session, {
       method: 'PUT',
       headers: {
         'content-range': range,

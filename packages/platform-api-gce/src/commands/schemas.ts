@@ -91,8 +91,8 @@ export const uploadOptions = z.object({
     .int()
     .min(1)
     .max(64)
-    .default(4)
-    .describe('blocks compressed at once (threads)')
+    .optional()
+    .describe('threads compressing a raw disk (default: the CPUs)')
     .meta({ valueName: 'N' }),
 });
 

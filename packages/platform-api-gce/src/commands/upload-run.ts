@@ -3,6 +3,7 @@ import type { GceClients } from '../api/clients.js';
 import { deleteObject, getObject, objectSourceUri, startResumableUpload } from '../api/storage.js';
 import { sanitizeImageName } from '../image.js';
 import { ownerLabel } from '../labels.js';
+import { storeUnit } from '../upload/deflate-block.js';
 import { resumableUpload, UploadSessionExpiredError } from '../upload/resumable.js';
 import { type ImageFile, inspectImageFile, rawDiskSource, tarGzSource } from '../upload/source.js';
 import { allocatedRegions, defaultHoleBlock, extentBytes, scanDataExtents } from '../upload/sparse-map.js';
@@ -39,6 +40,7 @@ function sameFormat(state: UploadStateFile, file: ImageFile, level: number): boo
     state.format.level === level &&
     state.format.blockSize === gzipBlock &&
     state.format.holeBlock === defaultHoleBlock &&
+    state.format.storeUnit === storeUnit &&
     Array.isArray(state.extents)
   );
 }
@@ -150,7 +152,7 @@ interface UploadFileInput {
   state: UploadStateFile | undefined;
   expiresAt: string | undefined;
   level: number;
-  parallel: number;
+  parallel: number | undefined;
   chunkSize: number;
   signal: AbortSignal;
   log: GceVerbInput<typeof uploadOptions>['log'];
@@ -260,7 +262,7 @@ function newState(input: UploadFileInput, extents: UploadStateFile['extents']): 
     file: { path: input.file.path, size: input.file.size, mtimeMs: input.file.mtimeMs },
     format:
       input.file.kind === 'raw'
-        ? { kind: 'raw', level: input.level, blockSize: gzipBlock, holeBlock: defaultHoleBlock }
+        ? { kind: 'raw', level: input.level, blockSize: gzipBlock, holeBlock: defaultHoleBlock, storeUnit }
         : { kind: 'targz' },
     ...(extents ? { extents } : {}),
   };

@@ -1,26 +1,28 @@
-import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { throwIfAborted } from '@mantle/cluster';
+import { deflateWindow } from './deflate-block.js';
+import type { GzipAnswer, GzipJob } from './gzip-worker.js';
 
 // gzip as pigz writes it, so that compression uses every core: the input is cut into blocks, each
-// deflated on libuv's threads with the previous block's last 32 KiB as its dictionary and ended with
-// a sync flush (the last one with a final block), and the pieces are written in order between one
-// gzip header and trailer (CRC-32 and size of the whole input). The result is one ordinary gzip
+// deflated on a worker thread with the previous block's last 32 KiB as its dictionary and ended
+// with a sync flush (the last one with a final block), and the pieces are written in order between
+// one gzip header and trailer (CRC-32 and size of the whole input). The result is one ordinary gzip
 // member that gunzip, GNU tar and GCE's importer read; the same input gives the same bytes, which an
-// interrupted upload relies on when it regenerates the stream to skip what the server has.
-
-const deflateRawAsync = promisify(deflateRaw);
+// interrupted upload relies on when it regenerates the stream to skip what the server has. Worker
+// threads rather than zlib's async calls: a block's incompressible parts are found by sampling
+// (deflate-block.ts), which is JavaScript and would otherwise take the main thread.
 
 /** gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS Unix (as zlib writes it). */
 const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-const window = 32 * 1024;
 
 export interface GzipOptions {
   /** zlib level 1-9 (gzip's default 6). */
   level?: number;
   /** Input bytes per block (default 1 MiB). */
   blockSize?: number;
-  /** Blocks deflating at once (default 4: libuv's threads). */
+  /** Threads deflating (default: the CPUs this process may use). */
   parallel?: number;
   signal?: AbortSignal;
 }
@@ -46,36 +48,90 @@ async function* blocksOf(source: AsyncIterable<Buffer>, size: number): AsyncGene
   if (pendingBytes > 0 || pending.length === 0) yield Buffer.concat(pending, pendingBytes);
 }
 
+// vitest runs the TypeScript sources; the worker is always the built file (`pnpm run build`)
+const workerUrl = import.meta.url.endsWith('.ts')
+  ? new URL('../../dist/upload/gzip-worker.js', import.meta.url)
+  : new URL('./gzip-worker.js', import.meta.url);
+
+/** Threads that deflate blocks; answers come back by job id. */
+class DeflatePool {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>();
+  private nextId = 0;
+  private broken: Error | undefined;
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: size }, () => {
+      const worker = new Worker(workerUrl);
+      worker.on('message', (answer: GzipAnswer) => {
+        const waiter = this.waiting.get(answer.id);
+        this.waiting.delete(answer.id);
+        if ('error' in answer) waiter?.reject(new Error(`compressing the image: ${answer.error}`));
+        else
+          waiter?.resolve(Buffer.from(answer.output.buffer, answer.output.byteOffset, answer.output.length));
+      });
+      worker.on('error', (e) => this.fail(e));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`a compression thread exited with code ${code}`));
+      });
+      return worker;
+    });
+  }
+
+  private fail(e: Error) {
+    this.broken ??= e;
+    for (const waiter of this.waiting.values()) waiter.reject(e);
+    this.waiting.clear();
+  }
+
+  /** Deflates `input` (which the pool may take over: the caller must not use it after). */
+  deflate(job: Omit<GzipJob, 'id'>): Promise<Buffer> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    // a buffer that is the whole of its memory moves to the thread; a view into more is copied
+    const own = job.input.byteOffset === 0 && job.input.byteLength === job.input.buffer.byteLength;
+    const input = own ? job.input : new Uint8Array(job.input);
+    const done = new Promise<Buffer>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    this.workers[id % this.workers.length]!.postMessage({ ...job, id, input } satisfies GzipJob, [
+      input.buffer as ArrayBuffer,
+    ]);
+    return done;
+  }
+
+  async close() {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 /** The gzip of everything `source` yields, as buffers in order. */
 export async function* parallelGzip(
   source: AsyncIterable<Buffer>,
   options: GzipOptions = {},
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? 6;
-  const parallel = Math.max(1, options.parallel ?? 4);
+  const threads = Math.max(1, options.parallel ?? availableParallelism());
   const blocks = blocksOf(source, options.blockSize ?? 1024 * 1024)[Symbol.asyncIterator]();
+  // two blocks per thread in flight: a thread never waits for the next one to be read
+  const depth = threads * 2;
   const inflight: Array<Promise<Buffer>> = [];
   let crc = 0;
   let size = 0;
-  let previous: Buffer | undefined;
+  let dictionary: Uint8Array | undefined;
   let next = await blocks.next();
+  const pool = new DeflatePool(threads);
   yield header;
   try {
     while (!next.done || inflight.length > 0) {
-      while (!next.done && inflight.length < parallel) {
+      while (!next.done && inflight.length < depth) {
         throwIfAborted(options.signal, 'compressing the image');
         const input = next.value;
         next = await blocks.next();
-        const last = next.done === true;
         crc = crc32(input, crc);
         size += input.length;
-        const dictionary = previous ? previous.subarray(Math.max(0, previous.length - window)) : undefined;
-        previous = input;
-        const done = deflateRawAsync(input, {
-          level,
-          ...(dictionary ? { dictionary } : {}),
-          finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-        });
+        const previous = dictionary;
+        // copied: the block itself goes to the thread
+        dictionary = new Uint8Array(input.subarray(Math.max(0, input.length - deflateWindow)));
+        const done = pool.deflate({ input, dictionary: previous, level, last: next.done === true });
         // an error is seen when its turn comes; until then it must not be an unhandled rejection
         done.catch(() => {});
         inflight.push(done);
@@ -83,6 +139,7 @@ export async function* parallelGzip(
       yield await inflight.shift()!;
     }
   } finally {
+    await pool.close();
     await blocks.return?.(undefined);
   }
   const trailer = Buffer.alloc(8);

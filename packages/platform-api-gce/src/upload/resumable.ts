@@ -4,6 +4,23 @@ import { isRetryable, statusOf } from '../api/errors.js';
 import { putChunk, queryUpload, type StorageObject, type UploadState } from '../api/storage.js';
 import { crc32c, crc32cBase64 } from './crc32c.js';
 
+/** The bytes of `pieces` from `from` on, without copying (subarrays). */
+function piecesFrom(pieces: readonly Buffer[], from: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = from;
+  for (const piece of pieces) {
+    if (skip >= piece.length) {
+      skip -= piece.length;
+      continue;
+    }
+    out.push(skip ? piece.subarray(skip) : piece);
+    skip = 0;
+  }
+  return out;
+}
+
+const lengthOf = (pieces: readonly Buffer[]) => pieces.reduce((n, b) => n + b.length, 0);
+
 /** GCS wants every chunk but the last to be a multiple of 256 KiB. */
 export const chunkQuantum = 256 * 1024;
 
@@ -86,27 +103,33 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
   let bytesSent = 0;
 
   // Sends [offset, offset + data.length), final when `total` is given; resends what did not arrive.
-  const send = async (data: Buffer, offset: number, total?: number, hash?: string): Promise<UploadState> => {
+  const send = async (
+    data: Buffer[],
+    offset: number,
+    total?: number,
+    hash?: string,
+  ): Promise<UploadState> => {
     let sent = 0;
+    const dataLength = lengthOf(data);
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal, 'uploading');
       try {
-        const piece = data.subarray(sent);
+        const rest = piecesFrom(data, sent);
         const state = await putChunk(
           clients,
           session,
           {
-            data: piece,
+            data: rest,
             offset: offset + sent,
             ...(total !== undefined ? { total } : {}),
             ...(hash ? { crc32c: hash } : {}),
           },
           { signal, log: input.log },
         );
-        bytesSent += piece.length;
+        bytesSent += dataLength - sent;
         if (state.done) return state;
         const held = state.received - offset;
-        if (held >= data.length) return state;
+        if (held >= dataLength) return state;
         if (held < sent)
           throw new Error(`the server lost bytes it had acknowledged (it holds ${state.received})`);
         sent = held; // it kept part of the chunk: send the rest
@@ -123,8 +146,8 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
         if (state.done) return state;
         const held = state.received - offset;
         if (held < 0) throw new Error(`the server holds ${state.received} bytes, fewer than it acknowledged`);
-        if (held >= data.length && total === undefined) return state;
-        sent = Math.min(held, data.length);
+        if (held >= dataLength && total === undefined) return state;
+        sent = Math.min(held, dataLength);
       }
     }
   };
@@ -133,17 +156,29 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
   if (!object) {
     input.onAcknowledged?.(resumedAt, resumedAt === source.startsAt ? source.crc : Number.NaN);
     // pieces of the stream not sent yet, from `position`
-    let pending: Buffer[] = [];
+    const pending: Buffer[] = [];
     let pendingBytes = 0;
     let inflight: Promise<void> | undefined;
-    const take = (n: number): Buffer => {
-      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      const out = all.subarray(0, n);
-      const rest = all.subarray(n);
-      pending = rest.length ? [rest] : [];
-      pendingBytes = rest.length;
+    // the first n bytes of what is pending, as the pieces they came in (no copy)
+    const take = (n: number): Buffer[] => {
+      const out: Buffer[] = [];
+      let want = n;
+      while (want > 0) {
+        const head = pending[0]!;
+        if (head.length <= want) {
+          out.push(head);
+          pending.shift();
+          want -= head.length;
+        } else {
+          out.push(head.subarray(0, want));
+          pending[0] = head.subarray(want);
+          want = 0;
+        }
+      }
+      pendingBytes -= n;
       return out;
     };
+    const crcOf = (pieces: readonly Buffer[], from: number) => pieces.reduce((c, p) => crc32c(p, c), from);
     for await (const raw of source.stream) {
       let piece = raw;
       // the part the server already holds is only counted into the CRC
@@ -160,19 +195,19 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
       while (pendingBytes > input.chunkSize) {
         const chunk = take(input.chunkSize);
         const offset = position;
-        crc = crc32c(chunk, crc);
-        position += chunk.length;
+        crc = crcOf(chunk, crc);
+        position += input.chunkSize;
         const crcAfter = crc;
         await inflight;
-        inflight = send(chunk, offset).then(() => input.onAcknowledged?.(offset + chunk.length, crcAfter));
+        inflight = send(chunk, offset).then(() => input.onAcknowledged?.(offset + input.chunkSize, crcAfter));
         inflight.catch(() => {}); // seen when awaited
       }
     }
     if (position < resumedAt) throw new Error('the source ended before the bytes the server already holds');
     await inflight;
     const last = take(pendingBytes);
-    crc = crc32c(last, crc);
-    const total = position + last.length;
+    crc = crcOf(last, crc);
+    const total = position + lengthOf(last);
     const state = await send(last, position, total, crc32cBase64(crc));
     if (!state.done)
       throw new Error(`the upload did not finish after its last chunk (server holds ${state.received})`);

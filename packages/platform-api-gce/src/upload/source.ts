@@ -48,7 +48,7 @@ export interface RawStreamSettings {
   extents: readonly Extent[];
   level: number;
   blockSize: number;
-  parallel: number;
+  parallel: number | undefined;
   mtime: number;
   signal: AbortSignal;
   onRead?(bytes: number): void;
@@ -66,7 +66,7 @@ export function rawDiskSource(file: ImageFile, settings: RawStreamSettings): (of
       {
         level: settings.level,
         blockSize: settings.blockSize,
-        parallel: settings.parallel,
+        ...(settings.parallel ? { parallel: settings.parallel } : {}),
         signal: settings.signal,
       },
     ),

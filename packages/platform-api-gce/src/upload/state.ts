@@ -16,8 +16,13 @@ export interface UploadStateFile {
   target: string;
   session: string;
   file: { path: string; size: number; mtimeMs: number };
-  /** `raw`: made on the way (level, block size); `targz`: the file as it is. */
-  format: { kind: 'raw'; level: number; blockSize: number; holeBlock: number } | { kind: 'targz' };
+  /**
+   * `raw`: made on the way (level, block size, the unit incompressible data is stored in: an older
+   * state without it made other bytes); `targz`: the file as it is.
+   */
+  format:
+    | { kind: 'raw'; level: number; blockSize: number; holeBlock: number; storeUnit?: number }
+    | { kind: 'targz' };
   extents?: Extent[];
   acknowledged?: { offset: number; crc: number };
   finished?: { crc32c: string; generation?: string };
