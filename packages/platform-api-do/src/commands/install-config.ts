@@ -39,9 +39,11 @@ fail() {
   exit 1
 }
 echo "kola-install: writing the image over the root disk" >/dev/console
-part=$(awk '$2 == "/oldroot" { print $1 }' /proc/mounts)
-[ -b "$part" ] || fail "no block device is mounted on /oldroot ($part)"
-dev=$(basename "$(readlink -f "$part")")
+# by device number: a root the kernel mounted itself (root= without an initramfs) shows as /dev/root,
+# which names no device node
+majmin=$(awk '$5 == "/oldroot" { print $3 }' /proc/self/mountinfo)
+[ -e "/sys/dev/block/$majmin" ] || fail "no block device is mounted on /oldroot (device $majmin)"
+dev=$(basename "$(readlink -f "/sys/dev/block/$majmin")")
 if [ -e "/sys/class/block/$dev/partition" ]; then
   disk=$(basename "$(readlink -f "/sys/class/block/$dev/..")")
 else
