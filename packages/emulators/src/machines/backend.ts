@@ -74,7 +74,7 @@ export interface BackendMachine {
 export function diskUnsupported(kind: 'ssh' | 'none', instanceId: string): MantleError {
   return new MantleError(
     'emulator.disk-unsupported',
-    `${instanceId} is a ${kind} machine, which has no disk: snapshot disks need the qemu machine backend`,
+    `${instanceId}: ${kind} machines have no disk; snapshot disks need the qemu machine backend`,
   );
 }
 
