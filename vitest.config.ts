@@ -10,6 +10,7 @@ export const vmTests = [
   'packages/emulators/src/gce/gce.vm.test.ts',
   'packages/emulators/src/do/do.vm.test.ts',
   'packages/emulators/test/kola-do-gce.vm.test.ts',
+  'packages/emulators/test/do-snapshot.vm.test.ts',
 ];
 
 export default defineConfig({

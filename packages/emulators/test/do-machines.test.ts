@@ -146,6 +146,14 @@ describe('DigitalOcean droplets on ssh machines', () => {
       (a) => a.body.action.status === 'completed',
     );
     const [snapshot] = (await api('GET', '/v2/snapshots')).body.snapshots;
+    // an ssh machine has no disk: the snapshot keeps none, and asking a machine for it says why
+    expect(emulator.snapshotDisk(Number(snapshot.id))).toBeUndefined();
+    await expect(emulator.machine(id)!.exportDisk('/nonexistent/disk.raw')).rejects.toMatchObject({
+      code: 'emulator.disk-unsupported',
+      message: expect.stringMatching(
+        /: ssh machines have no disk; snapshot disks need the qemu machine backend/,
+      ),
+    });
     const again = await createActive({
       name: 'kola-from-snap',
       image: Number(snapshot.id),

@@ -23,6 +23,8 @@ export interface DoContext {
   /** The id of the image standing for kola's test image (the one qemu machines boot). */
   testImageId: number;
   log: (line: string) => void;
+  /** Where snapshots' disks are kept (made on first use, removed when the emulator stops). */
+  snapshotDir(): string;
   /** Aborted when the emulator stops: machine starts and image downloads end with it. */
   signal: AbortSignal;
 }

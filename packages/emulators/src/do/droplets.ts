@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Route, reply, route } from '../http/routes.js';
 import type { BackendMachine } from '../machines/backend.js';
 import { doRegions, findSize } from './catalog.js';
@@ -28,7 +30,8 @@ const originWords: Record<ImageRecord['origin'], string> = {
   'test-image': "kola's test image",
   distribution: 'a distribution image',
   custom: 'a custom image imported from a URL',
-  snapshot: 'a snapshot (the emulator does not keep snapshot disks)',
+  snapshot:
+    'a snapshot (the emulator keeps the disk of a powered-off qemu droplet for tests to read, and boots none)',
 };
 
 export function dropletRoutes(c: DoContext): Route[] {
@@ -124,6 +127,7 @@ export function dropletRoutes(c: DoContext): Route[] {
       })
       .then((machine) => {
         record.machine = machine;
+        machine.onGuestPowerOff(() => c.log(`do: droplet ${id} (${name}) powered itself off: status off`));
         c.log(
           `do: droplet ${id} (${name}) is a ${c.backend.kind} machine at ${machine.sshHost}:${machine.sshPort}`,
         );
@@ -282,6 +286,7 @@ function dropletAction(c: DoContext, droplet: DropletRecord, body: { type: strin
   if (pending) unprocessable('Droplet already has a pending event.');
   const off = status === 'off';
   let work: () => Promise<void>;
+  let snapshotId: number | undefined;
   switch (body.type) {
     case 'power_off':
     case 'shutdown':
@@ -302,9 +307,23 @@ function dropletAction(c: DoContext, droplet: DropletRecord, body: { type: strin
         await machine.start();
       };
       break;
-    case 'snapshot':
-      work = async () => {};
+    case 'snapshot': {
+      snapshotId = state.imageId();
+      const id = snapshotId;
+      // a powered-off qemu droplet's disk is what the snapshot holds; a running one's is not copied
+      // (it changes as it is read), nor a disk the backend does not have
+      work =
+        off && c.backend.kind === 'qemu'
+          ? async () => {
+              const path = join(c.snapshotDir(), `snapshot-${id}.raw`);
+              await machine.exportDisk(path, c.signal);
+              const image = state.images.get(id);
+              if (image) image.disk = path;
+              else rmSync(path, { force: true });
+            }
+          : async () => {};
       break;
+    }
     default:
       unprocessable(`The emulator does not implement the ${body.type} droplet action.`);
   }
@@ -318,10 +337,10 @@ function dropletAction(c: DoContext, droplet: DropletRecord, body: { type: strin
     region: droplet.region,
     progress,
   });
-  if (body.type === 'snapshot') {
+  if (snapshotId !== undefined) {
     const source = state.images.get(droplet.imageId);
     const image: ImageRecord = {
-      id: state.imageId(),
+      id: snapshotId,
       name: body.name ?? `${droplet.name}-${Date.now()}`,
       type: 'snapshot',
       distribution: source?.distribution ?? 'Unknown',

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EmulatedCloud } from '../aws/emulator.js';
 import type { FaultOptions } from '../faults/faults.js';
 import { createFakeApi, type FakeApi } from '../http/fake-api.js';
@@ -52,6 +55,11 @@ export interface DoEmulator extends EmulatedCloud {
   metadataRequests(dropletId: number): string[];
   /** The droplet's machine, once it has started (its console: DigitalOcean's API has none). */
   machine(dropletId: number): BackendMachine | undefined;
+  /**
+   * The raw disk file of a snapshot taken of a powered-off droplet on the qemu backend (DigitalOcean's
+   * API cannot read one back); undefined for other images, and once the image is deleted.
+   */
+  snapshotDisk(imageId: number): string | undefined;
 }
 
 const spacesRegion = 'sfo2';
@@ -109,6 +117,7 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
   state.addTags(['kola']);
 
   const backend = createMachineBackend(settings.machines);
+  let snapshotDir: string | undefined;
   const context: DoContext = {
     state,
     backend,
@@ -116,6 +125,7 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
     timing: { bootMs: 1000, actionMs: 500, importMs: 500, ...settings.timing },
     testImageId: imageId,
     log,
+    snapshotDir: () => (snapshotDir ??= mkdtempSync(join(tmpdir(), 'kola-do-snapshots-'))),
     signal: stopping.signal,
   };
   let spaces: DoSpaces | undefined;
@@ -160,6 +170,7 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
     droplets: () => [...state.droplets.keys()],
     metadataRequests: (id) => [...(state.droplets.get(id)?.metadata.requests ?? [])],
     machine: (id) => state.droplets.get(id)?.machine,
+    snapshotDisk: (id) => state.images.get(id)?.disk,
     // secrets only in the environment: flags show in `ps`
     env: {
       DIGITALOCEAN_TOKEN: token,
@@ -188,6 +199,7 @@ export async function startDoEmulator(settings: DoEmulatorSettings): Promise<DoE
         await backend.dispose();
         await started.api.close();
         await started.spaces.close();
+        if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
       })();
       return stopped;
     },

@@ -124,7 +124,7 @@ export function imageRoutes(c: DoContext): Route[] {
         // what DigitalOcean answers for an import that failed (its status is `deleted` already)
         if (state.imageStatus(image) === 'deleted')
           unprocessable('Image Can not delete an already deleted image.');
-        state.images.delete(image.id);
+        state.deleteImage(image);
         return reply(204);
       },
       { operationId: 'images_delete' },
@@ -188,7 +188,7 @@ export function imageRoutes(c: DoContext): Route[] {
       (ctx) => {
         const image = snapshots().find((i) => String(i.id) === ctx.params.snapshot_id);
         if (!image) return doError(404, 'not_found', notFoundMessage);
-        state.images.delete(image.id);
+        state.deleteImage(image);
         return reply(204);
       },
       { operationId: 'snapshots_delete' },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { FakeReplyError } from '../http/errors.js';
 import type { FakeReply } from '../http/routes.js';
 import type { BackendMachine } from '../machines/backend.js';
@@ -31,6 +32,11 @@ export interface ImageRecord {
   progress?: DoProgress;
   /** For a snapshot: the droplet it was taken of. */
   snapshotOf?: number;
+  /**
+   * For a snapshot of a powered-off qemu droplet: its disk, flattened to a raw file in the emulator's
+   * directory (set once the snapshot completes; removed with the image).
+   */
+  disk?: string;
 }
 
 export type DropletMetadataHandler = ReturnType<typeof createDoMetadataHandler>;
@@ -144,6 +150,12 @@ export class DoState {
       case 'errored':
         return 'deleted';
     }
+  }
+
+  /** Gone from the API, and a snapshot's disk from the disk. */
+  deleteImage(image: ImageRecord): void {
+    this.images.delete(image.id);
+    if (image.disk) rmSync(image.disk, { force: true });
   }
 
   /** A snapshot exists for the API once its action has completed; an import is visible from its start. */

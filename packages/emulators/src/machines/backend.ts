@@ -1,3 +1,4 @@
+import { MantleError } from '@mantle/cluster';
 import type { QemuBackendOptions } from './qemu.js';
 
 // The machine backends of the emulator kit: what an emulated cloud's instance is on this host.
@@ -56,6 +57,25 @@ export interface BackendMachine {
   /** Kills the VM; nothing is left (files, processes). */
   terminate(): Promise<void>;
   readonly state: 'running' | 'stopped' | 'terminated';
+  /**
+   * Calls `listener` each time the guest powers itself off (state `stopped` without `stop()`), as a
+   * cloud shows an instance that shut down. Returns a function that removes the listener.
+   */
+  onGuestPowerOff(listener: () => void): () => void;
+  /**
+   * Writes the machine's disk as it is now, flattened to one raw file at `dest` (what a snapshot of
+   * it holds). Only of a stopped machine; backends without disks (`ssh`, `none`) throw
+   * `emulator.disk-unsupported`.
+   */
+  exportDisk(dest: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** What `exportDisk` of a backend whose machines have no disk throws. */
+export function diskUnsupported(kind: 'ssh' | 'none', instanceId: string): MantleError {
+  return new MantleError(
+    'emulator.disk-unsupported',
+    `${instanceId}: ${kind} machines have no disk; snapshot disks need the qemu machine backend`,
+  );
 }
 
 export interface MachineBackend {

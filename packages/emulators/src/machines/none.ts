@@ -1,4 +1,4 @@
-import type { BackendMachine, MachineBackend } from './backend.js';
+import { type BackendMachine, diskUnsupported, type MachineBackend } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
 import { MachineSet } from './machine-set.js';
 
@@ -26,6 +26,11 @@ export function createNoneBackend(): MachineBackend {
           if (state === 'stopped') state = 'running';
         },
         async reboot() {},
+        // nothing runs: no guest powers itself off
+        onGuestPowerOff: () => () => {},
+        async exportDisk() {
+          throw diskUnsupported('none', spec.instanceId);
+        },
         async terminate() {
           state = 'terminated';
           machines.delete(spec.instanceId);

@@ -1,7 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   abortable,
   createLogger,
@@ -47,6 +48,8 @@ export interface QemuBackendOptions
   /** Where the image build and the backend log (default: notices on stderr). */
   log?: Logger;
 }
+
+const execFileAsync = promisify(execFile);
 
 function backendError(message: string): MantleError {
   return new MantleError('emulator.qemu', message);
@@ -214,6 +217,7 @@ class QemuVm implements BackendMachine {
   private readonly logPath: string;
   /** Set while this class powers the VM off or kills it, so an exit is not taken for the guest's. */
   private stopping = false;
+  private readonly powerOffListeners = new Set<() => void>();
 
   constructor(
     readonly spec: MachineSpec,
@@ -379,7 +383,40 @@ class QemuVm implements BackendMachine {
       `emulator: ${this.spec.instanceId}: QEMU exited (${tail(this.logPath, 2) || 'guest power-off'})`,
     );
     this.endProcess();
-    if (this.state === 'running') this.state = 'stopped';
+    if (this.state !== 'running') return;
+    this.state = 'stopped';
+    for (const listener of [...this.powerOffListeners]) listener();
+  }
+
+  onGuestPowerOff(listener: () => void): () => void {
+    this.powerOffListeners.add(listener);
+    return () => this.powerOffListeners.delete(listener);
+  }
+
+  /**
+   * The disk as the guest left it: the overlay and the image under it, flattened by `qemu-img convert`
+   * to a raw file (sparse where the disk reads as zeros). Refused while QEMU runs: the copy would be
+   * of a disk being written.
+   */
+  async exportDisk(dest: string, signal?: AbortSignal): Promise<void> {
+    if (this.state !== 'stopped' || this.child)
+      throw backendError(
+        `${this.spec.instanceId} is ${this.state}: only a stopped machine's disk is exported`,
+      );
+    if (!this.disk)
+      throw backendError(`${this.spec.instanceId} boots without a disk (the ${this.image.flavor} image)`);
+    try {
+      await execFileAsync(
+        'qemu-img',
+        ['convert', '-q', '-f', 'qcow2', '-O', 'raw', this.disk.overlay, dest],
+        {
+          ...(signal ? { signal } : {}),
+        },
+      );
+    } catch (e) {
+      rmSync(dest, { force: true });
+      throw backendError(`qemu-img convert of ${this.spec.instanceId}'s disk failed: ${errorMessage(e)}`);
+    }
   }
 
   /** Forgets the QEMU process that has ended: its console joins the earlier boots'. */

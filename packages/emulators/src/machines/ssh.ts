@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateHostKey, type MockSshServer, startMockSshServer } from '@mantle/cluster/testing';
-import type { BackendMachine, MachineBackend, MachineSpec } from './backend.js';
+import { type BackendMachine, diskUnsupported, type MachineBackend, type MachineSpec } from './backend.js';
 import { allocateLoopbackAddress } from './loopback.js';
 import { MachineSet } from './machine-set.js';
 import { agentKeysFor, authorizedKeysIn, fetchUserData } from './user-data.js';
@@ -107,6 +107,15 @@ class SshMachine implements BackendMachine {
     await this.stop();
     this.bootId = randomUUID();
     await this.start();
+  }
+
+  /** An in-process SSH server has no guest that could power itself off. */
+  onGuestPowerOff(): () => void {
+    return () => {};
+  }
+
+  async exportDisk(): Promise<void> {
+    throw diskUnsupported('ssh', this.spec.instanceId);
   }
 
   async terminate(): Promise<void> {

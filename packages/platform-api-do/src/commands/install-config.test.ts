@@ -36,7 +36,7 @@ describe('the snapshot helper’s Ignition config', () => {
       { name: 'dracut-shutdown.service', mask: true },
     ]);
     const shutdown = fileText(c, '/etc/kola-install/shutdown');
-    expect(shutdown).toContain('awk \'$2 == "/oldroot" { print $1 }\' /proc/mounts');
+    expect(shutdown).toContain('awk \'$5 == "/oldroot" { print $3 }\' /proc/self/mountinfo');
     expect(shutdown).toContain('| $unpack | dd of="/dev/$disk"');
     expect(shutdown).toContain('poweroff -f');
     expect(fileText(c, '/etc/kola-install/prep')).toContain('systemctl --no-block poweroff');

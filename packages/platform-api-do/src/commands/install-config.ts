@@ -10,8 +10,9 @@ import { UsageError, validateIgnition } from '@mantle/cluster';
  *    libraries, the shutdown script, the image URL and a resolv.conf, and starts a power-off;
  * 2. systemd-shutdown finds `/run/initramfs/shutdown`, pivots into it and runs it: the script finds
  *    the disk `/oldroot` was mounted from, unmounts everything under `/oldroot` deepest first,
- *    discards the disk, streams the image (bzip2, gzip or xz by the URL's path, else raw) over it
- *    and powers off. On any failure it reboots instead, so the droplet never reaches `off` with a
+ *    puts back the network prep recorded (a network manager may drop it as it stops), discards
+ *    the disk, streams the image (bzip2, gzip or xz by the URL's path, else raw) over it and
+ *    powers off. On any failure it reboots instead, so the droplet never reaches `off` with a
  *    half-written disk and ore's wait for `off` fails rather than snapshotting it.
  *
  * `dracut-shutdown.service` is masked: it would unpack the initramfs over `/run/initramfs` at
@@ -39,9 +40,11 @@ fail() {
   exit 1
 }
 echo "kola-install: writing the image over the root disk" >/dev/console
-part=$(awk '$2 == "/oldroot" { print $1 }' /proc/mounts)
-[ -b "$part" ] || fail "no block device is mounted on /oldroot ($part)"
-dev=$(basename "$(readlink -f "$part")")
+# by device number: a root the kernel mounted itself (root= without an initramfs) shows as /dev/root,
+# which names no device node
+majmin=$(awk '$5 == "/oldroot" { print $3 }' /proc/self/mountinfo)
+[ -e "/sys/dev/block/$majmin" ] || fail "no block device is mounted on /oldroot (device $majmin)"
+dev=$(basename "$(readlink -f "/sys/dev/block/$majmin")")
 if [ -e "/sys/class/block/$dev/partition" ]; then
   disk=$(basename "$(readlink -f "/sys/class/block/$dev/..")")
 else
@@ -58,9 +61,22 @@ case "\${url%%\\?*}" in
   *.xz) unpack="unxz -c" ;;
   *) unpack="cat" ;;
 esac
+# the system's network manager may have taken its addresses down as it stopped (networkd drops
+# a DHCP lease): the interface of the default route, its IPv4 addresses and the route, as they were
+if [ -s /etc/kola-install-net ]; then
+  {
+    read -r ifname
+    read -r gateway
+    while read -r address; do
+      ip addr add "$address" dev "$ifname" 2>/dev/null
+    done
+  } </etc/kola-install-net
+  ip link set "$ifname" up
+  [ -z "$gateway" ] || ip route add default via "$gateway" dev "$ifname" 2>/dev/null
+fi
 blkdiscard "/dev/$disk" 2>/dev/null
 set -o pipefail
-wget -q -O - "$url" | $unpack | dd of="/dev/$disk" bs=1M conv=fsync 2>/dev/console ||
+wget -q -O - "$url" 2>/dev/console | $unpack | dd of="/dev/$disk" bs=1M conv=fsync 2>/dev/console ||
   fail "writing the image to /dev/$disk failed"
 sync
 echo "kola-install: done; powering off" >/dev/console
@@ -87,12 +103,23 @@ if command -v ldd >/dev/null 2>&1; then
     cp "$lib" "$R$lib"
   done
 fi
-for tool in sh awk basename blkdiscard bunzip2 cat dd echo grep gunzip mount poweroff readlink reboot sort sync umount unxz wget; do
+for tool in sh awk basename blkdiscard bunzip2 cat dd echo grep gunzip ip mount poweroff readlink reboot sort sync umount unxz wget; do
   ln -sf busybox "$R/bin/$tool"
 done
 cp /etc/kola-install/shutdown $R/shutdown
 chmod 0755 $R/shutdown
 cp /etc/kola-install/url $R/etc/kola-install-url
+# the network the image is fetched over, for the shutdown script to put back (busybox's ip here
+# and there: one output format)
+route=$("$bb" ip -4 route show default)
+ifname=$(echo "$route" | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+if [ -n "$ifname" ]; then
+  {
+    echo "$ifname"
+    echo "$route" | awk '{ for (i = 1; i < NF; i++) if ($i == "via") { print $(i + 1); exit } }'
+    "$bb" ip -4 -o addr show dev "$ifname" | awk '{ print $4 }'
+  } >$R/etc/kola-install-net
+fi
 # resolved's stub (127.0.0.53) is gone at shutdown: its upstream servers first
 for f in /run/systemd/resolve/resolv.conf /etc/resolv.conf; do
   if [ -s "$f" ]; then
