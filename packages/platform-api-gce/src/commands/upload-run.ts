@@ -6,7 +6,13 @@ import { ownerLabel } from '../labels.js';
 import { storeUnit } from '../upload/deflate-block.js';
 import { resumableUpload, UploadSessionExpiredError } from '../upload/resumable.js';
 import { type ImageFile, inspectImageFile, rawDiskSource, tarGzSource } from '../upload/source.js';
-import { allocatedRegions, defaultHoleBlock, extentBytes, scanDataExtents } from '../upload/sparse-map.js';
+import {
+  allocatedRegions,
+  defaultHoleBlock,
+  type Extent,
+  extentBytes,
+  scanDataExtents,
+} from '../upload/sparse-map.js';
 import {
   readUploadState,
   removeUploadState,
@@ -67,9 +73,6 @@ export async function runUpload({
     const target = uploadTarget(clients.project, bucket, objectName);
     const ctx = { signal, log };
 
-    await clearImageName(clients, imageName, options.force, ctx);
-    await ensureBucket(clients, bucket, ctx);
-
     let state = readUploadState(target);
     if (state && (!sameFile(state, file) || !sameFormat(state, file, options.gzipLevel))) {
       log.notice(
@@ -78,74 +81,118 @@ export async function runUpload({
       removeUploadState(target);
       state = undefined;
     }
-    const existing = await getObject(clients, bucket, objectName, ctx);
-    const madeByUs =
-      existing &&
-      state?.finished &&
-      existing.crc32c === state.finished.crc32c &&
-      (!state.finished.generation || state.finished.generation === existing.generation);
-    if (existing && !madeByUs) {
-      if (!options.force)
-        throw new ConfigError(`gs://${bucket}/${objectName} already exists`, {
-          hint: 'pass --force to replace it (and the image), or choose another --name',
+    // the hole scan needs no answer from the API: it runs while the checks below are asked
+    const scanStop = new AbortController();
+    const scanning =
+      file.kind === 'raw' && !state?.extents
+        ? scanHoles(file, AbortSignal.any([signal, scanStop.signal]), io)
+        : undefined;
+    scanning?.catch(() => {}); // seen when awaited; an API check failing first stops it
+    try {
+      return await uploadAndMakeImage(scanning);
+    } finally {
+      scanStop.abort(new Error('the upload stopped'));
+      await scanning?.catch(() => {});
+    }
+
+    async function uploadAndMakeImage(scanning: Promise<Extent[]> | undefined) {
+      await clearImageName(clients, imageName, options.force, ctx);
+      await ensureBucket(clients, bucket, ctx);
+      const existing = await getObject(clients, bucket, objectName, ctx);
+      const madeByUs =
+        existing &&
+        state?.finished &&
+        existing.crc32c === state.finished.crc32c &&
+        (!state.finished.generation || state.finished.generation === existing.generation);
+      if (existing && !madeByUs) {
+        if (!options.force)
+          throw new ConfigError(`gs://${bucket}/${objectName} already exists`, {
+            hint: 'pass --force to replace it (and the image), or choose another --name',
+          });
+        log.notice(`gce: --force: deleting gs://${bucket}/${objectName}`);
+        await deleteObject(clients, bucket, objectName, ctx);
+        if (state) removeUploadState(target);
+        state = undefined;
+      }
+
+      let upload: { bytesSent: number; resumedAt: number; crc32c: string; size: number } | undefined;
+      if (madeByUs) {
+        log.notice(
+          `gce: gs://${bucket}/${objectName} was uploaded from this file by an earlier run: reusing it`,
+        );
+      } else {
+        upload = await uploadFile(clients, {
+          file,
+          scanning,
+          bucket,
+          objectName,
+          target,
+          state,
+          expiresAt: plan.expiresAt,
+          level: options.gzipLevel,
+          parallel: options.parallel,
+          chunkSize: options.chunkMib * 1024 * 1024,
+          signal,
+          log,
+          io,
         });
-      log.notice(`gce: --force: deleting gs://${bucket}/${objectName}`);
-      await deleteObject(clients, bucket, objectName, ctx);
-      if (state) removeUploadState(target);
-      state = undefined;
-    }
+      }
 
-    let upload: { bytesSent: number; resumedAt: number; crc32c: string; size: number } | undefined;
-    if (madeByUs) {
-      log.notice(
-        `gce: gs://${bucket}/${objectName} was uploaded from this file by an earlier run: reusing it`,
+      const image = await makeImage(
+        clients,
+        { name: imageName, sourceUri: objectSourceUri(bucket, objectName), flags: options, plan },
+        ctx,
       );
-    } else {
-      upload = await uploadFile(clients, {
-        file,
-        bucket,
-        objectName,
-        target,
-        state,
-        expiresAt: plan.expiresAt,
-        level: options.gzipLevel,
-        parallel: options.parallel,
-        chunkSize: options.chunkMib * 1024 * 1024,
-        signal,
-        log,
-        io,
-      });
+      if (options.deleteObject) {
+        await deleteObject(clients, bucket, objectName, ctx);
+        removeUploadState(target);
+      }
+      const result = {
+        image: imageSummary(image),
+        object: `gs://${bucket}/${objectName}`,
+        objectDeleted: options.deleteObject,
+        ...(upload
+          ? {
+              bytesSent: upload.bytesSent,
+              resumedAt: upload.resumedAt,
+              objectSize: upload.size,
+              crc32c: upload.crc32c,
+            }
+          : { reused: true }),
+      };
+      io.result(result, `${image.selfLink ?? image.name}`);
+      return 0;
     }
-
-    const image = await makeImage(
-      clients,
-      { name: imageName, sourceUri: objectSourceUri(bucket, objectName), flags: options, plan },
-      ctx,
-    );
-    if (options.deleteObject) {
-      await deleteObject(clients, bucket, objectName, ctx);
-      removeUploadState(target);
-    }
-    const result = {
-      image: imageSummary(image),
-      object: `gs://${bucket}/${objectName}`,
-      objectDeleted: options.deleteObject,
-      ...(upload
-        ? {
-            bytesSent: upload.bytesSent,
-            resumedAt: upload.resumedAt,
-            objectSize: upload.size,
-            crc32c: upload.crc32c,
-          }
-        : { reused: true }),
-    };
-    io.result(result, `${image.selfLink ?? image.name}`);
-    return 0;
   });
+}
+
+/** The raw disk's data extents: the file system's map first, so that holes are not read at all. */
+async function scanHoles(
+  file: ImageFile,
+  signal: AbortSignal,
+  io: GceVerbInput<typeof uploadOptions>['io'],
+): Promise<Extent[]> {
+  const regions = await allocatedRegions(file.path, file.size, signal);
+  const toRead = regions ? extentBytes(regions) : file.size;
+  const scan = io.progress('scanning for holes', { total: toRead, unit: 'bytes' });
+  try {
+    const extents = await scanDataExtents(file.path, file.size, {
+      signal,
+      onRead: (n) => scan.advance(n),
+      ...(regions ? { regions } : {}),
+    });
+    scan.done(`${extents.length} extents, ${extentBytes(extents)} bytes of data in ${file.size}`);
+    return extents;
+  } catch (e) {
+    scan.done();
+    throw e;
+  }
 }
 
 interface UploadFileInput {
   file: ImageFile;
+  /** The hole scan under way (a raw disk without saved extents). */
+  scanning: Promise<Extent[]> | undefined;
   bucket: string;
   objectName: string;
   target: string;
@@ -163,18 +210,9 @@ async function uploadFile(clients: GceClients, input: UploadFileInput) {
   const { file, signal, log, io } = input;
   let state = input.state;
   if (file.kind === 'raw' && !state?.extents) {
-    // the file system's own map first: then holes are not read at all, only allocated blocks
-    const regions = await allocatedRegions(file.path, file.size, signal);
-    const toRead = regions ? extentBytes(regions) : file.size;
-    const scan = io.progress('scanning for holes', { total: toRead, unit: 'bytes' });
-    const extents = await scanDataExtents(file.path, file.size, {
-      signal,
-      onRead: (n) => scan.advance(n),
-      ...(regions ? { regions } : {}),
-    });
-    scan.done(`${extents.length} extents, ${extentBytes(extents)} bytes of data in ${file.size}`);
+    if (!input.scanning) throw new Error('a raw disk without extents and no scan');
     // kept in the state file, so that a resumed run never reads the holes again
-    state = newState(input, extents);
+    state = newState(input, await input.scanning);
   }
   for (let fresh = false; ; fresh = true) {
     if (!state?.session || fresh) {

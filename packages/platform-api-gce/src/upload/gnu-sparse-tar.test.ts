@@ -154,6 +154,25 @@ describe('the GNU sparse tar, read by GNU tar', () => {
     closeSync(fd);
   });
 
+  it('yields buffers of exactly readSize but the last, the same archive whatever the size', async () => {
+    const size = 2 * mib;
+    const path = sparseFile('sizes.raw', size, [
+      [4096, randomBytes(10_000)],
+      [mib, randomBytes(70_000)],
+    ]);
+    const member: SparseMember = {
+      name: 'disk.raw',
+      realSize: size,
+      extents: await scanDataExtents(path, size),
+      mtime: 1,
+    };
+    const pieces: Buffer[] = [];
+    for await (const piece of sparseTarStream(path, member, { readSize: 8192 })) pieces.push(piece);
+    expect(pieces.slice(0, -1).every((p) => p.length === 8192)).toBe(true);
+    expect(Buffer.concat(pieces).equals(await collect(sparseTarStream(path, member)))).toBe(true);
+    expect(Buffer.concat(pieces).length).toBe(archiveSize(member));
+  });
+
   it('through the parallel gzip: what `tar -xzSf` extracts is the disk, and gunzip agrees', async () => {
     const size = 8 * mib;
     const path = sparseFile('gz.raw', size, [

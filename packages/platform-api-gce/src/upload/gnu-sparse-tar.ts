@@ -111,7 +111,11 @@ export function archiveSize(member: SparseMember): number {
 }
 
 export interface TarStreamOptions {
-  /** Bytes read from the file at a time. */
+  /**
+   * Bytes per buffer yielded (default 1 MiB): every one but the last is exactly this long, filled
+   * in place by the reads, so that a consumer cutting the stream into blocks of this size (the
+   * parallel gzip) never copies.
+   */
   readSize?: number;
   signal?: AbortSignal;
   /** Data bytes read from the file so far, in steps. */
@@ -127,35 +131,53 @@ export async function* sparseTarStream(
   member: SparseMember,
   options: TarStreamOptions = {},
 ): AsyncGenerator<Buffer> {
-  const header = sparseHeader(member);
-  yield header;
-  const readSize = options.readSize ?? 1024 * 1024;
-  let written = header.length;
+  const size = options.readSize ?? 1024 * 1024;
+  const total = archiveSize(member);
+  let out = Buffer.allocUnsafe(Math.min(size, total));
+  let fill = 0;
+  let emitted = 0;
+  // bytes placed at `fill`; whenever `out` is full it is yielded and a new one begins
+  const full = () => fill === out.length;
+  const next = () => {
+    const done = out;
+    emitted += done.length;
+    out = Buffer.allocUnsafe(Math.min(size, total - emitted));
+    fill = 0;
+    return done;
+  };
+  const put = function* (bytes: Buffer) {
+    for (let at = 0; at < bytes.length; ) {
+      const n = bytes.copy(out, fill, at);
+      fill += n;
+      at += n;
+      if (full()) yield next();
+    }
+  };
+  yield* put(sparseHeader(member));
   const handle = await open(path, 'r');
   try {
     for (const extent of member.extents) {
       for (let done = 0; done < extent.length; ) {
         throwIfAborted(options.signal, 'reading the image');
-        const want = Math.min(readSize, extent.length - done);
-        const buf = Buffer.allocUnsafe(want);
-        let got = 0;
-        while (got < want) {
-          const { bytesRead } = await handle.read(buf, got, want - got, extent.offset + done + got);
-          if (bytesRead === 0)
-            throw new Error(
-              `${path}: the file shrank while it was read (at byte ${extent.offset + done + got})`,
-            );
-          got += bytesRead;
-        }
-        done += want;
-        written += want;
-        options.onRead?.(want);
-        yield buf;
+        const want = Math.min(out.length - fill, extent.length - done);
+        const { bytesRead } = await handle.read(out, fill, want, extent.offset + done);
+        if (bytesRead === 0)
+          throw new Error(`${path}: the file shrank while it was read (at byte ${extent.offset + done})`);
+        fill += bytesRead;
+        done += bytesRead;
+        options.onRead?.(bytesRead);
+        if (full()) yield next();
       }
     }
   } finally {
     await handle.close();
   }
-  const end = Math.ceil((Math.ceil(written / block) * block + 2 * block) / recordSize) * recordSize;
-  yield Buffer.alloc(end - written);
+  // padding of the last data block, the two end blocks and the record: zeros to the end
+  while (emitted + fill < total) {
+    const n = Math.min(out.length - fill, total - emitted - fill);
+    out.fill(0, fill, fill + n);
+    fill += n;
+    if (full()) yield next();
+  }
+  if (fill > 0) yield out.subarray(0, fill);
 }
