@@ -5,6 +5,7 @@ import {
   errorMessage,
   type Logger,
   PlatformApiError,
+  parseDuration,
   pollEvery,
   releaseDeadline,
   sleep,
@@ -30,6 +31,12 @@ export const defaultWaits: DeviceWaits = {
   installIntervalMs: 5_000,
   installTimeoutMs: 15 * 60_000,
 };
+
+/** The waits the options ask for (`--packet-poll-interval`). */
+export function waitsOf(o: PacketOptions): DeviceWaits {
+  const interval = parseDuration(o.pollInterval, '--packet-poll-interval');
+  return { ...defaultWaits, activeIntervalMs: interval, installIntervalMs: Math.min(interval, 5_000) };
+}
 
 export interface InstallDeviceRequest {
   hostname: string;

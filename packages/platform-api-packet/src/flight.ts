@@ -12,7 +12,7 @@ import type { MetalClient } from './api/client.js';
 import type { SshKey } from './api/schemas.js';
 import { PacketCluster } from './cluster.js';
 import { createMetalClient } from './credentials.js';
-import { type DeviceWaits, defaultWaits, destroyDevice, underFreshDeadline } from './devices.js';
+import { type DeviceWaits, destroyDevice, underFreshDeadline, waitsOf } from './devices.js';
 import type { PacketOptions } from './options.js';
 import { Storage } from './storage.js';
 import { ownerTag, runTag, sshKeyLabel } from './tags.js';
@@ -60,7 +60,7 @@ export class PacketFlight extends BaseFlight {
         options,
         client,
         storage,
-        { ...defaultWaits, ...waits },
+        { ...waitsOf(options), ...waits },
         resources,
       );
       flight.key = await flight.registerKey(ctx.ssh.publicKey);

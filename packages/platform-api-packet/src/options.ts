@@ -69,6 +69,13 @@ export const packetOptions = z.object({
     .default('us-east-1')
     .describe('S3 region of --packet-storage-url')
     .meta({ valueName: 'REGION' }),
+  pollInterval: z
+    .string()
+    .default('30s')
+    .describe(
+      'how often to ask whether a device is active, and (at most 5s) to dial its install port (mantle: 30s)',
+    )
+    .meta({ valueName: 'DURATION' }),
   endpoint: z
     .url()
     .default('https://api.equinix.com/metal/v1')

@@ -41,7 +41,7 @@ export interface PacketEmulator extends EmulatedCloud {
   /** Keys of the staged objects in the storage bucket. */
   storageObjects(): Promise<string[]>;
   machine(id: string): BackendMachine | undefined;
-  /** Test hooks: pins a device's state (a device kept `provisioning`), or back-dates its creation. */
+  /** Test hooks: pins a device's state (a device kept `provisioning`), or dates a device's or key's creation. */
   holdState(id: string, state: DeviceState): void;
   backdate(id: string, createdAt: Date): void;
 }
@@ -136,9 +136,9 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
       d.held = true;
     },
     backdate(id, createdAt) {
-      const d = state.devices.get(id);
-      if (!d) throw new Error(`no device ${id}`);
-      d.createdAt = createdAt;
+      const r = state.devices.get(id) ?? state.keys.get(id);
+      if (!r) throw new Error(`no device or key ${id}`);
+      r.createdAt = createdAt;
     },
     env: {
       METAL_AUTH_TOKEN: token,

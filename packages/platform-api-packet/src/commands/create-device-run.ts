@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describeIoError } from '@mantle/auth';
 import { ConfigError, errorMessage, parseDuration } from '@mantle/cluster';
 import { createMetalClient } from '../credentials.js';
-import { defaultWaits, destroyDevice, installDevice, underFreshDeadline } from '../devices.js';
+import { destroyDevice, installDevice, underFreshDeadline, waitsOf } from '../devices.js';
 import { Storage } from '../storage.js';
 import { ownerTag } from '../tags.js';
 import type { createDeviceOptions, PacketVerbInput } from './schemas.js';
@@ -36,7 +36,7 @@ export async function runCreateDevice(input: PacketVerbInput<typeof createDevice
       { hostname, userData, tags: [ownerTag, `ore-device:${hostname}`], sshKeyIds: [] },
       {
         signal,
-        waits: { ...defaultWaits, installTimeoutMs },
+        waits: { ...waitsOf(platformOptions), installTimeoutMs },
         log,
         onCreated: (d) => {
           created = d.id;
