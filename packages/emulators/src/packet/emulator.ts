@@ -38,6 +38,8 @@ export interface PacketEmulator extends EmulatedCloud {
   /** Ids of the devices that exist. */
   devices(): string[];
   device(id: string): Readonly<DeviceRecord> | undefined;
+  /** Labels of the SSH keys that exist. */
+  sshKeys(): string[];
   /** Keys of the staged objects in the storage bucket. */
   storageObjects(): Promise<string[]>;
   machine(id: string): BackendMachine | undefined;
@@ -116,6 +118,7 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
     takeViolations: () => started.api.takeViolations(),
     devices: () => [...state.devices.keys()],
     device: (id) => state.devices.get(id),
+    sshKeys: () => [...state.keys.values()].map((k) => k.label),
     machine: (id) => state.devices.get(id)?.machine,
     async storageObjects() {
       const answer = await fetch(
