@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { BaseMachine, type CreateMachineRequest, errorMessage, throwIfAborted } from '@mantle/cluster';
+import type { Device } from './api/schemas.js';
 import type { PacketCluster } from './cluster.js';
+import { SosConsole } from './console.js';
 import { destroyDevice, installDevice, underFreshDeadline } from './devices.js';
 import { ledgerKinds, type PacketFlight } from './flight.js';
 import { deviceHostname } from './tags.js';
@@ -15,6 +18,7 @@ export class PacketMachine extends BaseMachine {
     ip: string,
     privateIp: string | undefined,
     ledgerKey: string,
+    private readonly sos: SosConsole | undefined,
   ) {
     super(packetCluster, { id, ip, privateIp: privateIp ?? ip, ledgerKey });
   }
@@ -28,6 +32,21 @@ export class PacketMachine extends BaseMachine {
     throwIfAborted(request.signal);
     const keyIds = cluster.config.noSshKeyInMetadata || !flight.key ? [] : [flight.key.id];
     let created: { id: string; ledgerKey: string } | undefined;
+    let sos: Promise<SosConsole> | undefined;
+    // SOS needs the flight's key on the device (mantle: only without NoSSHKeyInMetadata)
+    const openConsole = (d: Device) => {
+      if (!keyIds.length) return;
+      sos = SosConsole.open({
+        endpoint:
+          flight.options.sosEndpoint ??
+          d.sos ??
+          `sos.${d.facility?.code ?? flight.options.metro}.platformequinix.com`,
+        deviceId: d.id,
+        privateKey: cluster.ctx.ssh.privateKey,
+        file: join(cluster.outputDir, `console-${d.id}.txt`),
+        log: cluster.log,
+      });
+    };
     try {
       const installed = await installDevice(
         flight.client,
@@ -43,6 +62,7 @@ export class PacketMachine extends BaseMachine {
           signal: request.signal,
           waits: flight.waits,
           log: cluster.log,
+          onActive: openConsole,
           onCreated: (d) => {
             created = {
               id: d.id,
@@ -64,8 +84,10 @@ export class PacketMachine extends BaseMachine {
         installed.publicIp,
         installed.privateIp,
         created!.ledgerKey,
+        await sos,
       );
     } catch (e) {
+      (await sos?.catch(() => undefined))?.close();
       if (created) {
         const made = created;
         try {
@@ -85,10 +107,16 @@ export class PacketMachine extends BaseMachine {
   }
 
   async consoleOutput(): Promise<string> {
-    return '';
+    return this.sos?.output() ?? '';
   }
 
   protected async terminate(signal: AbortSignal): Promise<void> {
-    await destroyDevice(this.flight.client, this.id, signal);
+    try {
+      await destroyDevice(this.flight.client, this.id, signal);
+      // SOS ends the stream once the device is gone: what it sent until then is kept
+      await this.sos?.ended(5_000);
+    } finally {
+      this.sos?.close();
+    }
   }
 }

@@ -69,6 +69,12 @@ export const packetOptions = z.object({
     .default('us-east-1')
     .describe('S3 region of --packet-storage-url')
     .meta({ valueName: 'REGION' }),
+  sosEndpoint: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be host or host:port')
+    .optional()
+    .describe('SOS (serial over SSH) endpoint for device consoles (default: the device’s sos host, port 22)')
+    .meta({ valueName: 'HOST[:PORT]' }),
   pollInterval: z
     .string()
     .default('30s')

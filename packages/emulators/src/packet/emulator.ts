@@ -8,6 +8,7 @@ import type { RequestLog } from '../http/request-log.js';
 import type { Violation } from '../http/violations.js';
 import { type BackendMachine, createMachineBackend, type MachineBackend } from '../machines/backend.js';
 import { packetRoutes } from './routes.js';
+import { type SosServer, startSosServer } from './sos.js';
 import { type DeviceRecord, type DeviceState, PacketState, type PacketTiming } from './state.js';
 
 export interface PacketEmulatorSettings {
@@ -43,6 +44,8 @@ export interface PacketEmulator extends EmulatedCloud {
   /** Keys of the staged objects in the storage bucket. */
   storageObjects(): Promise<string[]>;
   machine(id: string): BackendMachine | undefined;
+  /** The SOS endpoint (`127.0.0.1:N`) streaming each device's serial console over SSH. */
+  sos: SosServer;
   /** Test hooks: pins a device's state (a device kept `provisioning`), or dates a device's or key's creation. */
   holdState(id: string, state: DeviceState): void;
   backdate(id: string, createdAt: Date): void;
@@ -67,7 +70,9 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
   });
   let storage: DoSpaces | undefined;
   let api: FakeApi | undefined;
+  let sos: SosServer | undefined;
   try {
+    sos = await startSosServer(state);
     storage = await startDoSpaces({ region: 'us-east-1', bucket: 'kola-packet' });
     api = await createFakeApi({
       name: 'packet',
@@ -85,9 +90,10 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
   } catch (e) {
     await api?.close();
     await storage?.close();
+    await sos?.close();
     throw e;
   }
-  const started = { api, storage };
+  const started = { api, storage, sos };
   const storageUrl = `s3://${storage.bucket}/kola/`;
   const platformFlags = [
     '--packet-endpoint',
@@ -96,6 +102,8 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
     storageUrl,
     '--packet-storage-endpoint',
     storage.endpoint,
+    '--packet-sos-endpoint',
+    sos.endpoint,
   ];
   let stopped: Promise<void> | undefined;
   return {
@@ -120,6 +128,7 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
     device: (id) => state.devices.get(id),
     sshKeys: () => [...state.keys.values()].map((k) => k.label),
     machine: (id) => state.devices.get(id)?.machine,
+    sos,
     async storageObjects() {
       const answer = await fetch(
         `${started.storage.moto.motoEndpoint}/${started.storage.bucket}?list-type=2`,
@@ -165,6 +174,7 @@ export async function startPacketEmulator(settings: PacketEmulatorSettings): Pro
         await backend.dispose();
         await started.api.close();
         await started.storage.close();
+        await started.sos.close();
       })();
       return stopped;
     },

@@ -22,6 +22,7 @@ export function packetContractSetup(
       endpoint: emulator.endpoint,
       storageUrl: emulator.storageUrl,
       storageEndpoint: emulator.storage.endpoint,
+      sosEndpoint: emulator.sos.endpoint,
       pollInterval: '100ms',
     };
     return {
