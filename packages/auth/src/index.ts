@@ -8,4 +8,5 @@ export * from './aws.js';
 export * from './credentials.js';
 export * from './digitalocean.js';
 export * from './gce.js';
+export * from './packet.js';
 export * from './profile-file.js';

@@ -19,3 +19,5 @@ export { createGceMetadataHandler, type GceMetadataView } from './gce/metadata.j
 export * from './http/index.js';
 // Machine backends: qemu (real VMs), ssh (in-process SSH servers), none.
 export * from './machines/backend.js';
+// The Equinix Metal (Packet) emulator: API v1 checked against its spec; custom_ipxe devices follow the iPXE path.
+export { type PacketEmulator, type PacketEmulatorSettings, startPacketEmulator } from './packet/emulator.js';

@@ -29,6 +29,11 @@ export const kolaPlatforms = [
     description: 'Google Compute Engine',
     load: async () => (await import('@mantle/platform-api-gce')).platform,
   },
+  {
+    name: 'packet',
+    description: 'Equinix Metal (Packet) devices',
+    load: async () => (await import('@mantle/platform-api-packet')).platform,
+  },
 ] as const satisfies readonly PlatformEntry[];
 
 /** The names of the registered platforms, typed: `'qemu' | 'aws' | …`. */

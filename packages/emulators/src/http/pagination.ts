@@ -109,3 +109,46 @@ export function paginateAzure<T>(
     ? { value: items.slice(offset, end), nextLink: linkTo(request, { $skiptoken: encodeToken(end) }) }
     : { value: items.slice(offset, end) };
 }
+
+export interface EquinixMetalPage<T> {
+  items: T[];
+  meta: {
+    first: { href: string };
+    last: { href: string };
+    next?: { href: string };
+    previous?: { href: string };
+    self: { href: string };
+    total: number;
+    current_page: number;
+    last_page: number;
+  };
+}
+
+/**
+ * Equinix Metal's `?page=N&per_page=M` (1-based; `per_page` 10 by default, at most 1000): the page's
+ * items and `meta` with `{href}` links (`next` before the last page, `previous` after the first),
+ * relative to the API as the real one writes them (`/projects/…/devices?page=2`).
+ */
+export function paginateEquinixMetal<T>(items: readonly T[], request: PageRequest): EquinixMetalPage<T> {
+  const perPage = Math.min(positiveInteger(request, 'per_page', 10), 1000);
+  const page = positiveInteger(request, 'page', 1);
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const base = new URL(request.baseUrl).pathname.replace(/\/$/, '');
+  const at = (n: number) => {
+    const url = new URL(linkTo(request, { page: String(n), per_page: String(perPage) }));
+    return { href: url.pathname.slice(base.length) + url.search };
+  };
+  return {
+    items: items.slice((page - 1) * perPage, page * perPage),
+    meta: {
+      first: at(1),
+      last: at(lastPage),
+      ...(page < lastPage ? { next: at(page + 1) } : {}),
+      ...(page > 1 ? { previous: at(Math.min(page - 1, lastPage)) } : {}),
+      self: at(page),
+      total: items.length,
+      current_page: page,
+      last_page: lastPage,
+    },
+  };
+}
