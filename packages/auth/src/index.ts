@@ -7,5 +7,6 @@ export { redact, redactValue, registerSecret } from '@mantle/cluster';
 export * from './aws.js';
 export * from './credentials.js';
 export * from './digitalocean.js';
+export * from './esx.js';
 export * from './gce.js';
 export * from './profile-file.js';
