@@ -62,7 +62,7 @@ export function element(name: string, value: XmlValue): string {
   if (Array.isArray(value)) return value.map((v) => element(name, v)).join('');
   if (value instanceof MoRef)
     return `<${name} type="${escapeXml(value.type)}">${escapeXml(value.value)}</${name}>`;
-  if (value instanceof RawXml) return `<${name}${rawTypeAttr(value)}>${innerOf(value.xml)}</${name}>`;
+  if (value instanceof RawXml) return `<${name}${rawAttributes(value)}>${innerOf(value.xml)}</${name}>`;
   if (typeof value === 'object') {
     const obj = value as XmlObject;
     const type = obj[xsiTypeKey];
@@ -78,9 +78,11 @@ export function element(name: string, value: XmlValue): string {
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-function rawTypeAttr(raw: RawXml): string {
-  const m = /^<[^>\s]+[^>]*?\s(?:xsi:)?type="([^"]+)"/.exec(raw.xml);
-  return m ? ` xsi:type="${m[1]}"` : '';
+/** The fragment's own attributes, namespace declarations included: its children may use them
+ * (vcsim writes `xmlns:XMLSchema-instance=… XMLSchema-instance:type=…`). */
+function rawAttributes(raw: RawXml): string {
+  const m = /^<[^>\s/]+((?:\s[^>]*?)?)\/?>/.exec(raw.xml);
+  return m?.[1] ?? '';
 }
 
 function innerOf(xml: string): string {
