@@ -7,6 +7,7 @@ export { redact, redactValue, registerSecret } from '@mantle/cluster';
 export * from './aws.js';
 export * from './credentials.js';
 export * from './digitalocean.js';
+export * from './esx.js';
 export * from './gce.js';
 export * from './packet.js';
 export * from './profile-file.js';

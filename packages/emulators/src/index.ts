@@ -13,6 +13,8 @@ export { createImdsHandler, type ImdsInstance } from './aws/imds.js';
 export type { DoTiming } from './do/context.js';
 export { type DoEmulator, type DoEmulatorSettings, startDoEmulator } from './do/emulator.js';
 export { createDoMetadataHandler, type DoMetadataDroplet } from './do/metadata.js';
+// vcsim (govmomi's vSphere simulator built from Debian's packages) for the esx tests.
+export { startVcsim, type Vcsim, type VcsimSettings, vcsimBinary } from './esx/vcsim.js';
 // The GCE emulator: Compute Engine and Cloud Storage on one server; instances are machines of a backend.
 export { type GceEmulator, type GceEmulatorSettings, startGceEmulator } from './gce/emulator.js';
 export { createGceMetadataHandler, type GceMetadataView } from './gce/metadata.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { fitsOneVmdkExtent, streamOptimizedVmdk } from '@mantle/cluster/stream-vmdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fitsOneVmdkExtent, streamOptimizedVmdk } from '../src/upload/stream-vmdk.js';
 import { pattern, sparseImage } from './ore-verbs.js';
 
 const KiB = 1024;

@@ -18,12 +18,12 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { ConfigError, Logger, PlatformApiError } from '@mantle/cluster';
+import { streamOptimizedVmdk, streamVmdkSizeBound } from '@mantle/cluster/stream-vmdk';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, endpointFor } from '../src/api/clients.js';
 import type { Moto } from '../src/testing/moto.js';
 import { uploadNonZeroBlocks } from '../src/upload/blocks.js';
 import { crc32Base64, multipartUpload } from '../src/upload/multipart.js';
-import { streamOptimizedVmdk, streamVmdkSizeBound } from '../src/upload/stream-vmdk.js';
 import { pattern, runVerb, sparseImage, useMotoPerFile } from './ore-verbs.js';
 
 const KiB = 1024;

@@ -23,6 +23,11 @@ export const kolaPlatforms = [
     load: async () => (await import('@mantle/platform-api-do')).platform,
   },
   {
+    name: 'esx',
+    description: 'VMware vSphere (vCenter) VMs',
+    load: async () => (await import('@mantle/platform-api-esx')).platform,
+  },
+  {
     name: 'gce',
     // mantle's ore group for it is `ore gcloud`
     oreName: 'gcloud',

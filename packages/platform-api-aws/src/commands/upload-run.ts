@@ -6,6 +6,7 @@ import {
   parseDuration,
   UsageError,
 } from '@mantle/cluster';
+import { fitsOneVmdkExtent, streamOptimizedVmdk, streamVmdkSizeBound } from '@mantle/cluster/stream-vmdk';
 import type { z } from 'zod';
 import { type AwsClients, createAwsClients } from '../api/clients.js';
 import { completeSnapshot, ebsBlockSize, putSnapshotBlock, startSnapshot } from '../api/ebs.js';
@@ -30,7 +31,6 @@ import { ownerTag } from '../tags.js';
 import { uploadNonZeroBlocks } from '../upload/blocks.js';
 import { type ImageInfo, inspectImage } from '../upload/image.js';
 import { multipartUpload } from '../upload/multipart.js';
-import { fitsOneVmdkExtent, streamOptimizedVmdk, streamVmdkSizeBound } from '../upload/stream-vmdk.js';
 import { defaultBucket, expiryFrom, parseS3Url, parseTags, pollUntil } from './common.js';
 import { importRoleName } from './initialize-run.js';
 import type { AwsVerbInput, uploadOptions } from './schemas.js';

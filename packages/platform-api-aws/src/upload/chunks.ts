@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { PlatformApiError, throwIfAborted } from '@mantle/cluster';
+import { readFully } from '@mantle/cluster/stream-vmdk';
 
 /** One chunk of the source, filled into a buffer of the pool (`buffer` is `chunkSize` long). */
 export interface Chunk {
@@ -139,19 +140,4 @@ export async function sendChunks(input: ChunkPipelineInput): Promise<void> {
   }
   if (failure) throw failure.error;
   throwIfAborted(signal, input.phase);
-}
-
-/** Reads exactly `length` bytes at `position` (short reads happen on some file systems). */
-export async function readFully(
-  handle: Awaited<ReturnType<typeof open>>,
-  buffer: Buffer,
-  length: number,
-  position: number,
-): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
 }

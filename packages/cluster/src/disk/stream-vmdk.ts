@@ -1,9 +1,10 @@
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { crc32, deflate } from 'node:zlib';
-import { throwIfAborted } from '@mantle/cluster';
-import { readFully } from './chunks.js';
+import { throwIfAborted } from '../wait.js';
 
+// Shared by `ore aws upload` (VMDK to S3 for ImportSnapshot) and `ore esx create-base` (a raw
+// disk sent through an HttpNfcLease).
 // A stream-optimized VMDK (VMware's "Virtual Disk Format 5.0", the layout VMware's own stream
 // writers and open-vmdk's vmdk-convert produce, which Flatcar uploads to AWS): a header and
 // descriptor, then each grain that is not all zero as an LBA marker and its deflated bytes, a grain
@@ -254,4 +255,19 @@ async function* generate(input: StreamVmdkInput, stats: StreamVmdkStats): AsyncG
     header(capacity, descSectors, gdOffset),
     marker(markerEndOfStream, 0),
   ]);
+}
+
+/** Reads exactly `length` bytes at `position` (a short read is retried; EOF is an error). */
+export async function readFully(
+  handle: Awaited<ReturnType<typeof open>>,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
 }
