@@ -8,7 +8,7 @@ import type { EmulatedCloud } from './aws/emulator.js';
  * it started.
  */
 const usage =
-  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, do, gce)';
+  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, do, gce, azure)';
 
 const clouds: Record<
   string,
@@ -17,6 +17,7 @@ const clouds: Record<
   aws: async (s) => (await import('./aws/emulator.js')).startAwsEmulator(s),
   do: async (s) => (await import('./do/emulator.js')).startDoEmulator(s),
   gce: async (s) => (await import('./gce/emulator.js')).startGceEmulator(s),
+  azure: async (s) => (await import('./azure/emulator.js')).startAzureEmulator(s),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -29,6 +29,11 @@ export const kolaPlatforms = [
     description: 'Google Compute Engine',
     load: async () => (await import('@mantle/platform-api-gce')).platform,
   },
+  {
+    name: 'azure',
+    description: 'Microsoft Azure',
+    load: async () => (await import('@mantle/platform-api-azure')).platform,
+  },
 ] as const satisfies readonly PlatformEntry[];
 
 /** The names of the registered platforms, typed: `'qemu' | 'aws' | …`. */
