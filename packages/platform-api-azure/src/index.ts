@@ -1,5 +1,6 @@
 import { definePlatform } from '@mantle/cluster';
 import { UsageError } from '@mantle/cluster/errors';
+import { azureCommands } from './commands/index.js';
 import { type AzureOptions, azureOptions } from './options.js';
 
 /**
@@ -21,6 +22,11 @@ export const platform = definePlatform({
     image: o.image ?? o.diskUri,
   }),
   defaultParallelism: () => 4,
+  async gc(options, ctx) {
+    const { openAzureGc } = await import('./gc/index.js');
+    return openAzureGc(options, ctx);
+  },
+  commands: azureCommands,
 });
 
 export { type AzureOptions, azureOptions, blobServiceUrl } from './options.js';

@@ -53,6 +53,11 @@ export const azureOptions = z.object({
       'Microsoft Entra authority host (default: the auth file’s activeDirectoryEndpointUrl, else login.microsoftonline.com)',
     )
     .meta({ env: 'AZURE_AUTHORITY_HOST', valueName: 'URL' }),
+  pollInterval: z
+    .string()
+    .default('5s')
+    .describe('how often to poll a long-running operation when Azure gives no Retry-After')
+    .meta({ valueName: 'DURATION' }),
   blobEndpoint: z
     .url()
     .optional()
