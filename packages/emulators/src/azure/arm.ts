@@ -169,6 +169,44 @@ export class ArmState {
     this.groups.delete(lower(name));
   }
 
+  /** Adds a group directly (test set-ups: any tags, any age, locked or not). */
+  seedGroup(
+    name: string,
+    tags: Record<string, string> = {},
+    options: { location?: string; locked?: boolean } = {},
+  ): void {
+    this.groups.set(lower(name), {
+      name,
+      location: options.location ?? 'westus',
+      tags,
+      state: 'Succeeded',
+      ...(options.locked ? { locked: true } : {}),
+    });
+  }
+
+  /** Adds a resource directly (test set-ups), in a group that exists. */
+  seedResource(
+    group: string,
+    type: string,
+    name: string,
+    fields: Partial<Pick<ArmResource, 'tags' | 'properties' | 'extra' | 'location'>> = {},
+  ): ArmResource {
+    const parent = this.requireGroup(group);
+    const resource: ArmResource = {
+      id: this.resourceId(parent.name, type, name),
+      name,
+      type,
+      location: fields.location ?? parent.location,
+      tags: fields.tags ?? {},
+      properties: { provisioningState: 'Succeeded', ...fields.properties },
+      extra: fields.extra ?? {},
+      secret: {},
+      group: lower(parent.name),
+    };
+    this.resources.set(lower(resource.id), resource);
+    return resource;
+  }
+
   /** The group named in the path, or the 404 ARM answers. */
   requireGroup(name: string): ArmResourceGroup {
     const group = this.groups.get(lower(name));

@@ -201,8 +201,8 @@ export async function startAzureEmulator(settings: AzureEmulatorSettings): Promi
         const key1 = known?.key ?? randomBytes(64).toString('base64');
         return reply(200, {
           keys: [
-            { keyName: 'key1', value: key1, permissions: 'FULL' },
-            { keyName: 'key2', value: randomBytes(64).toString('base64'), permissions: 'FULL' },
+            { keyName: 'key1', value: key1, permissions: 'Full' },
+            { keyName: 'key2', value: randomBytes(64).toString('base64'), permissions: 'Full' },
           ],
         });
       },
@@ -318,8 +318,28 @@ export async function startAzureEmulator(settings: AzureEmulatorSettings): Promi
       AZURE_AUTHORITY_HOST: endpoint,
       NODE_EXTRA_CA_CERTS: certificate.certFile,
     },
-    kola: ['-p', 'azure', '--azure-endpoint', endpoint, '--azure-blob-endpoint', blobEndpoint],
-    ore: ['--azure-endpoint', endpoint, '--azure-blob-endpoint', blobEndpoint],
+    kola: [
+      '-p',
+      'azure',
+      '--azure-endpoint',
+      endpoint,
+      '--azure-authority-host',
+      endpoint,
+      '--azure-blob-endpoint',
+      blobEndpoint,
+      '--azure-poll-interval',
+      '20ms',
+    ],
+    ore: [
+      '--azure-endpoint',
+      endpoint,
+      '--azure-authority-host',
+      endpoint,
+      '--azure-blob-endpoint',
+      blobEndpoint,
+      '--azure-poll-interval',
+      '20ms',
+    ],
     stop() {
       stopped ??= (async () => {
         stopping.abort();

@@ -38,7 +38,7 @@ export async function openAzureSession(options: AzureOptions, log: Logger): Prom
     source: found.subscriptionSource,
     ...(found.auth
       ? { authFile: found.auth.path }
-      : { chain: 'environment, workload identity, managed identity, Azure CLI' }),
+      : { chain: 'DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI…)' }),
   });
   const identity = await import('@azure/identity');
   const authorityHost = options.authorityHost ?? found.auth?.activeDirectoryEndpointUrl;
@@ -48,11 +48,9 @@ export async function openAzureSession(options: AzureOptions, log: Logger): Prom
         // instance discovery asks login.microsoftonline.com about the authority: not for sovereign or emulated ones
         ...(options.authorityHost ? { disableInstanceDiscovery: true } : {}),
       })
-    : new identity.ChainedTokenCredential(
-        new identity.EnvironmentCredential(authorityHost ? { authorityHost } : {}),
-        new identity.WorkloadIdentityCredential(),
-        new identity.ManagedIdentityCredential(),
-        new identity.AzureCliCredential(),
+    : // DefaultAzureCredential is the non-interactive chain; it skips the members that are not set up
+      new identity.DefaultAzureCredential(
+        options.authorityHost ? { authorityHost: options.authorityHost, disableInstanceDiscovery: true } : {},
       );
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const scopes = [`${endpoint}/.default`];
