@@ -24,3 +24,9 @@ if ! command -v moto_server >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# The Azure tests serve the emulated Resource Manager over HTTPS with a certificate made by openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+  log "installing openssl with apt-get (the Azure emulator's test certificate)"
+  apt-get install -y openssl >&2
+fi

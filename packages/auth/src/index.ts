@@ -5,6 +5,7 @@
  */
 export { redact, redactValue, registerSecret } from '@mantle/cluster';
 export * from './aws.js';
+export * from './azure.js';
 export * from './credentials.js';
 export * from './digitalocean.js';
 export * from './esx.js';

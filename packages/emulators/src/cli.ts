@@ -8,7 +8,7 @@ import type { EmulatedCloud } from './aws/emulator.js';
  * it started.
  */
 const usage =
-  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, do, gce, packet)';
+  'usage: kola-emulator <cloud> [--port N] [--machines qemu|ssh|none] [--flavor minimal|systemd] [--faults RATE] [--seed N] (clouds: aws, do, gce, packet, azure)';
 
 const clouds: Record<
   string,
@@ -18,6 +18,7 @@ const clouds: Record<
   do: async (s) => (await import('./do/emulator.js')).startDoEmulator(s),
   gce: async (s) => (await import('./gce/emulator.js')).startGceEmulator(s),
   packet: async (s) => (await import('./packet/emulator.js')).startPacketEmulator(s),
+  azure: async (s) => (await import('./azure/emulator.js')).startAzureEmulator(s),
 };
 
 export async function main(argv: string[]): Promise<number> {

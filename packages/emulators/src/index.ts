@@ -9,6 +9,10 @@ export {
 } from './aws/emulator.js';
 export { type AwsFront, startAwsFront } from './aws/front.js';
 export { createImdsHandler, type ImdsInstance } from './aws/imds.js';
+export { type Azurite, devStoreAccount, type StorageAccountKey, startAzurite } from './azure/azurite.js';
+export { createTestCertificate, type TestCertificate } from './azure/certificate.js';
+// The Azure emulator: Resource Manager over HTTPS checked against Microsoft's Swagger, a token endpoint, azurite.
+export { type AzureEmulator, type AzureEmulatorSettings, startAzureEmulator } from './azure/emulator.js';
 // The DigitalOcean emulator: API v2 checked against DO's spec, Spaces on moto; droplets are machines.
 export type { DoTiming } from './do/context.js';
 export { type DoEmulator, type DoEmulatorSettings, startDoEmulator } from './do/emulator.js';

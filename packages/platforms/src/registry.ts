@@ -39,6 +39,11 @@ export const kolaPlatforms = [
     description: 'Equinix Metal (Packet) devices',
     load: async () => (await import('@mantle/platform-api-packet')).platform,
   },
+  {
+    name: 'azure',
+    description: 'Microsoft Azure',
+    load: async () => (await import('@mantle/platform-api-azure')).platform,
+  },
 ] as const satisfies readonly PlatformEntry[];
 
 /** The names of the registered platforms, typed: `'qemu' | 'aws' | …`. */

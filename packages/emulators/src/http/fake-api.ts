@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@mantle/cluster';
@@ -27,6 +28,8 @@ export interface FakeApiOptions {
   basePath?: string;
   /** Default: a free port. */
   port?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP: Azure's SDKs send tokens only over TLS. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Largest request body read (default 16 MiB). */
   maxBodyBytes?: number;
   /** Closes the fake when aborted. */
@@ -48,7 +51,7 @@ export interface AuthenticationRequest {
 
 export interface FakeApi extends AsyncDisposable {
   readonly name: string;
-  /** `http://127.0.0.1:<port>` plus the base path: what a client's endpoint setting gets. */
+  /** `http(s)://127.0.0.1:<port>` plus the base path: what a client's endpoint setting gets. */
   readonly url: string;
   readonly origin: string;
   readonly port: number;
@@ -205,12 +208,13 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     }
   };
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error) => {
       log(`${options.name}: failed to answer ${req.method} ${req.url}: ${error}`);
       res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -219,7 +223,7 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  origin = `http://127.0.0.1:${port}`;
+  origin = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -269,7 +273,7 @@ function compileRoutes(name: string, routes: readonly Route[], spec: SpecValidat
     seen.add(key);
     const operationId = route.operationId ?? `${route.method} ${route.path}`;
     let specOperation: SpecOperation | undefined;
-    if (spec) {
+    if (spec && !route.outsideSpec) {
       specOperation = route.operationId
         ? spec.operation(route.operationId)
         : spec.operationAt(route.method, route.path);

@@ -5,6 +5,7 @@ export * from '../specs/catalog.js';
 export * from '../specs/discovery.js';
 export * from '../specs/locate.js';
 export * from '../specs/openapi.js';
+export * from '../specs/swagger.js';
 export * from '../specs/validator.js';
 export * from './errors.js';
 export * from './fake-api.js';

@@ -47,6 +47,11 @@ export interface Route {
   operationId: string | undefined;
   /** The handler reads the body itself from `ctx.bodyStream` (no size limit, no JSON parsing). */
   streamBody?: boolean;
+  /**
+   * The provider serves it but its spec does not describe it (Azure's operation-status URLs, its token
+   * endpoint): neither looked up nor validated.
+   */
+  outsideSpec?: boolean;
   handler: RouteHandler<Record<string, string>>;
 }
 
@@ -55,13 +60,14 @@ export function route<P extends string>(
   method: HttpMethod,
   path: P,
   handler: RouteHandler<PathParams<P>>,
-  options: { operationId?: string; streamBody?: boolean } = {},
+  options: { operationId?: string; streamBody?: boolean; outsideSpec?: boolean } = {},
 ): Route {
   return {
     method,
     path,
     operationId: options.operationId,
     ...(options.streamBody ? { streamBody: true } : {}),
+    ...(options.outsideSpec ? { outsideSpec: true } : {}),
     handler: handler as RouteHandler<Record<string, string>>,
   };
 }

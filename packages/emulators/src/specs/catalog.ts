@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { loadDiscoverySpec } from './discovery.js';
-import { type KnownSpec, specFiles, specsDir, specUnavailable } from './locate.js';
+import { azureSpecFiles, type KnownSpec, specFiles, specsDir, specUnavailable } from './locate.js';
 import { dropUntypedNullable, loadOpenApiSpec } from './openapi.js';
+import { loadSwaggerSpec } from './swagger.js';
 import type { SpecValidator } from './validator.js';
 
 const announced = new Set<KnownSpec>();
@@ -34,5 +35,7 @@ export async function loadSpec(
     case 'gcp-compute':
     case 'gcp-storage':
       return loadDiscoverySpec({ name, file });
+    case 'azure':
+      return loadSwaggerSpec({ name, files: azureSpecFiles.map((f) => join(specsDir(env), f)) });
   }
 }

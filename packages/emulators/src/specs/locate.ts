@@ -19,7 +19,22 @@ export const specFiles = {
   'equinix-metal': 'equinix-metal/equinix-metal-v1.bundled.yaml',
   'gcp-compute': 'gcp/compute.v1.json',
   'gcp-storage': 'gcp/storage.v1.json',
+  // the first of azureSpecFiles: the set is there when it is
+  azure:
+    'azure/specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json',
 } as const;
+
+/** Azure Resource Manager: one Swagger file per resource provider, each at one api-version (see SOURCE.md). */
+export const azureSpecFiles = [
+  specFiles.azure,
+  'azure/specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-03-01/virtualMachine.json',
+  'azure/specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-03-01/image.json',
+  'azure/specification/compute/resource-manager/Microsoft.Compute/DiskRP/stable/2023-10-02/disk.json',
+  'azure/specification/network/resource-manager/Microsoft.Network/stable/2024-01-01/virtualNetwork.json',
+  'azure/specification/network/resource-manager/Microsoft.Network/stable/2024-01-01/publicIpAddress.json',
+  'azure/specification/network/resource-manager/Microsoft.Network/stable/2024-01-01/networkInterface.json',
+  'azure/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json',
+];
 
 export type KnownSpec = keyof typeof specFiles;
 
