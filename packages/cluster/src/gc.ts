@@ -115,6 +115,20 @@ export interface RunGcOptions {
 }
 
 /** The tag names GC understands on any resource, whatever the platform. */
+/**
+ * Tags that are plain strings (DigitalOcean, Equinix Metal) as GC's flat map: `key:value` → key =
+ * value; a bare name → ''.
+ */
+export function tagMap(tags: readonly string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) {
+    const colon = t.indexOf(':');
+    if (colon < 0) out[t] = '';
+    else out[t.slice(0, colon)] = t.slice(colon + 1);
+  }
+  return out;
+}
+
 export const keepUntilTag = 'keep-until';
 export const expiresAtTag = 'expires-at';
 

@@ -51,6 +51,23 @@ export function releaseDeadline(signal: AbortSignal | undefined): void {
   detachers.delete(signal);
 }
 
+/**
+ * Runs a cleanup under a deadline of its own: it must run after a Ctrl-C, when the run's signal has
+ * already aborted.
+ */
+export async function underFreshDeadline<T>(
+  what: string,
+  ms: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const signal = deadline(undefined, ms, what);
+  try {
+    return await fn(signal);
+  } finally {
+    releaseDeadline(signal);
+  }
+}
+
 /** Throws the signal's typed reason if it has aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, phase?: string): void {
   if (signal?.aborted) throw abortReason(signal, phase);

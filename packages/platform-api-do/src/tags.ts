@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { expiresAtTag } from '@mantle/cluster';
+import { expiresAtTag, tagMap } from '@mantle/cluster';
 
 /**
  * Names and tags by which kola and ore know their DigitalOcean resources. DigitalOcean tags are bare
@@ -24,16 +24,8 @@ export function expiryTag(at: string): string {
   return tagName(`${expiresAtTag}:${at}`);
 }
 
-/** Tags as GC's flat map: `key:value` → key = value; a bare name → ''. */
-export function tagMap(tags: readonly string[] | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) {
-    const colon = t.indexOf(':');
-    if (colon < 0) out[t] = '';
-    else out[t.slice(0, colon)] = t.slice(colon + 1);
-  }
-  return out;
-}
+/** Tags as GC's flat map (the shared reader, exported here for the DO package's users). */
+export { tagMap };
 
 /** The run id of a droplet's `kola-run:` tag. */
 export function runOf(tags: readonly string[] | null | undefined): string | undefined {

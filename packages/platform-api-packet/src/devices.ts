@@ -10,6 +10,7 @@ import {
   releaseDeadline,
   sleep,
   TimeoutError,
+  underFreshDeadline,
 } from '@mantle/cluster';
 import type { MetalClient } from './api/client.js';
 import { type Device, deviceAddress } from './api/schemas.js';
@@ -49,20 +50,6 @@ export interface InstalledDevice {
   device: Device;
   publicIp: string;
   privateIp: string | undefined;
-}
-
-/** Runs a cleanup under its own deadline: it must run after a Ctrl-C, when the run's signal has aborted. */
-export async function underFreshDeadline<T>(
-  what: string,
-  ms: number,
-  fn: (s: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const signal = deadline(undefined, ms, what);
-  try {
-    return await fn(signal);
-  } finally {
-    releaseDeadline(signal);
-  }
 }
 
 /**

@@ -7,12 +7,13 @@ import {
   destroyLedgerEntryByKind,
   type LedgerEntry,
   type PlatformContext,
+  underFreshDeadline,
 } from '@mantle/cluster';
 import type { MetalClient } from './api/client.js';
 import type { SshKey } from './api/schemas.js';
 import { PacketCluster } from './cluster.js';
 import { createMetalClient } from './credentials.js';
-import { type DeviceWaits, destroyDevice, underFreshDeadline, waitsOf } from './devices.js';
+import { type DeviceWaits, destroyDevice, waitsOf } from './devices.js';
 import type { PacketOptions } from './options.js';
 import { Storage } from './storage.js';
 import { ownerTag, runTag, sshKeyLabel } from './tags.js';

@@ -34,4 +34,4 @@ export type { Device, Project, SshKey } from './api/schemas.js';
 export { isNotFound, MetalApiError, MetalCredentialsError, MetalTransport } from './api/transport.js';
 export { ipxeScript, wrapUserData } from './install.js';
 export { type PacketOptions, packetOptions } from './options.js';
-export { ownerTag, runTag, sshKeyLabel, tagMap } from './tags.js';
+export { ownerTag, runTag, sshKeyLabel } from './tags.js';

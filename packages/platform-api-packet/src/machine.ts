@@ -1,9 +1,15 @@
 import { join } from 'node:path';
-import { BaseMachine, type CreateMachineRequest, errorMessage, throwIfAborted } from '@mantle/cluster';
+import {
+  BaseMachine,
+  type CreateMachineRequest,
+  errorMessage,
+  throwIfAborted,
+  underFreshDeadline,
+} from '@mantle/cluster';
 import type { Device } from './api/schemas.js';
 import type { PacketCluster } from './cluster.js';
 import { SosConsole } from './console.js';
-import { destroyDevice, installDevice, underFreshDeadline } from './devices.js';
+import { destroyDevice, installDevice } from './devices.js';
 import { ledgerKinds, type PacketFlight } from './flight.js';
 import { deviceHostname } from './tags.js';
 

@@ -6,17 +6,6 @@ export const ownerTag = 'mantle';
 /** `kola-run:<run id>`: which run made a device. */
 export const runTag = (runId: string) => `kola-run:${runId}`;
 
-/** Tags as GC's flat map: `key:value` → key = value; a bare name → ''. */
-export function tagMap(tags: readonly string[] | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) {
-    const colon = t.indexOf(':');
-    if (colon < 0) out[t] = '';
-    else out[t.slice(0, colon)] = t.slice(colon + 1);
-  }
-  return out;
-}
-
 /** The label of a flight's key: `kola-<run>` (Packet keys have dates of their own; GC ages them by those). */
 export const sshKeyLabel = (runId: string) => (runId.startsWith('kola-') ? runId : `kola-${runId}`);
 

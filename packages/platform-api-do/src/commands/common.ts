@@ -1,4 +1,4 @@
-import { deadline, type Logger, PlatformApiError, pollEvery, releaseDeadline } from '@mantle/cluster';
+import { type Logger, PlatformApiError, pollEvery } from '@mantle/cluster';
 import type { DoClient } from '../api/client.js';
 import type { Action, Image } from '../api/schemas.js';
 
@@ -6,23 +6,6 @@ export interface Pace {
   intervalMs: number;
   timeoutMs: number;
   signal: AbortSignal;
-}
-
-/**
- * Runs a cleanup under a deadline of its own: it must run after a Ctrl-C, when the run's signal has
- * already aborted.
- */
-export async function underFreshDeadline<T>(
-  what: string,
-  ms: number,
-  fn: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const signal = deadline(undefined, ms, what);
-  try {
-    return await fn(signal);
-  } finally {
-    releaseDeadline(signal);
-  }
 }
 
 /**

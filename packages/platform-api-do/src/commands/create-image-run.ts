@@ -12,6 +12,7 @@ import {
   parseDuration,
   pollEvery,
   UsageError,
+  underFreshDeadline,
 } from '@mantle/cluster';
 import type { DoClient } from '../api/client.js';
 import type { Image } from '../api/schemas.js';
@@ -20,14 +21,7 @@ import { createDroplet, defaultWaits, destroyDroplet } from '../droplets.js';
 import { resolveImage } from '../image-spec.js';
 import { requireSpaces, Spaces, stagingKey } from '../spaces.js';
 import { expiryTag, ownerTag, runTag, sshKeyFingerprint, sshKeyName } from '../tags.js';
-import {
-  type Pace,
-  statusLines,
-  transferToRegions,
-  underFreshDeadline,
-  waitAction,
-  waitImageAvailable,
-} from './common.js';
+import { type Pace, statusLines, transferToRegions, waitAction, waitImageAvailable } from './common.js';
 import { installConfig } from './install-config.js';
 import type { createImageOptions, DoVerbInput } from './schemas.js';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describeIoError } from '@mantle/auth';
-import { ConfigError, errorMessage, parseDuration } from '@mantle/cluster';
+import { ConfigError, errorMessage, parseDuration, underFreshDeadline } from '@mantle/cluster';
 import { createMetalClient } from '../credentials.js';
-import { destroyDevice, installDevice, underFreshDeadline, waitsOf } from '../devices.js';
+import { destroyDevice, installDevice, waitsOf } from '../devices.js';
 import { Storage } from '../storage.js';
 import { ownerTag } from '../tags.js';
 import type { createDeviceOptions, PacketVerbInput } from './schemas.js';

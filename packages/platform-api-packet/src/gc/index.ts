@@ -1,10 +1,17 @@
-import type { GcContext, GcOpenContext, GcResource, GcResourceKind, GcSession } from '@mantle/cluster';
+import {
+  type GcContext,
+  type GcOpenContext,
+  type GcResource,
+  type GcResourceKind,
+  type GcSession,
+  tagMap,
+} from '@mantle/cluster';
 import type { MetalClient } from '../api/client.js';
 import type { Device } from '../api/schemas.js';
 import { createMetalClient } from '../credentials.js';
 import type { PacketOptions } from '../options.js';
 import { Storage } from '../storage.js';
-import { ownerTag, tagMap } from '../tags.js';
+import { ownerTag } from '../tags.js';
 
 /**
  * `ore packet gc`: project-wide, three kinds (mantle collected devices only):
