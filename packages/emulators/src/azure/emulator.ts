@@ -275,6 +275,17 @@ export async function startAzureEmulator(settings: AzureEmulatorSettings): Promi
   const blobEndpoint = azurite ? `${azurite.origin}/{account}` : 'http://127.0.0.1:9/{account}';
   let stopped: Promise<void> | undefined;
   const endpoint = api.origin;
+  // kola and ore take the same flags (kola's add the platform)
+  const flags = [
+    '--azure-endpoint',
+    endpoint,
+    '--azure-authority-host',
+    endpoint,
+    '--azure-blob-endpoint',
+    blobEndpoint,
+    '--azure-poll-interval',
+    '20ms',
+  ];
   return {
     name: 'azure',
     endpoint,
@@ -318,28 +329,8 @@ export async function startAzureEmulator(settings: AzureEmulatorSettings): Promi
       AZURE_AUTHORITY_HOST: endpoint,
       NODE_EXTRA_CA_CERTS: certificate.certFile,
     },
-    kola: [
-      '-p',
-      'azure',
-      '--azure-endpoint',
-      endpoint,
-      '--azure-authority-host',
-      endpoint,
-      '--azure-blob-endpoint',
-      blobEndpoint,
-      '--azure-poll-interval',
-      '20ms',
-    ],
-    ore: [
-      '--azure-endpoint',
-      endpoint,
-      '--azure-authority-host',
-      endpoint,
-      '--azure-blob-endpoint',
-      blobEndpoint,
-      '--azure-poll-interval',
-      '20ms',
-    ],
+    kola: ['-p', 'azure', ...flags],
+    ore: flags,
     stop() {
       stopped ??= (async () => {
         stopping.abort();
