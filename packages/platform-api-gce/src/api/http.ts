@@ -224,6 +224,33 @@ export async function googleJson<T>(
   });
 }
 
+/**
+ * Every item of every page of a JSON list (`items`, `nextPageToken`): `query` is the first page's,
+ * each next page adds its `pageToken`; one request per page, each retried on its own.
+ */
+export async function* googlePages<T>(
+  auth: BearerAuthClient,
+  operation: string,
+  url: string,
+  query: Record<string, string>,
+  options: CallOptions,
+): AsyncGenerator<T> {
+  let pageToken: string | undefined;
+  do {
+    const params = new URLSearchParams(query);
+    if (pageToken) params.set('pageToken', pageToken);
+    const { body } = await googleJson<{ items?: T[]; nextPageToken?: string }>(
+      auth,
+      operation,
+      `${url}?${params}`,
+      {},
+      options,
+    );
+    yield* body.items ?? [];
+    pageToken = body.nextPageToken || undefined;
+  } while (pageToken);
+}
+
 /** The call's answer, or undefined where the resource is not there (404): "get if it exists". */
 export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
   try {

@@ -1,7 +1,7 @@
 import type { protos } from '@google-cloud/compute';
 import type { GceClients } from './clients.js';
 import { isNotFound } from './errors.js';
-import { googleJson, unlessNotFound } from './http.js';
+import { googleJson, googlePages, unlessNotFound } from './http.js';
 import type { ApiOptions } from './instances.js';
 import { type Operation, waitOperation } from './operations.js';
 
@@ -127,19 +127,11 @@ export async function* projectImages(
   clients: GceClients,
   options: ApiOptions & { filter?: string; pageSize?: number },
 ): AsyncGenerator<Image> {
-  let pageToken: string | undefined;
-  do {
-    const query = new URLSearchParams({ maxResults: String(options.pageSize ?? 500) });
-    if (options.filter) query.set('filter', options.filter);
-    if (pageToken) query.set('pageToken', pageToken);
-    const { body } = await googleJson<{ items?: Image[]; nextPageToken?: string }>(
-      clients.auth,
-      'images.list',
-      `${imagesUrl(clients, clients.project)}?${query}`,
-      {},
-      options,
-    );
-    yield* body.items ?? [];
-    pageToken = body.nextPageToken || undefined;
-  } while (pageToken);
+  yield* googlePages<Image>(
+    clients.auth,
+    'images.list',
+    imagesUrl(clients, clients.project),
+    { maxResults: String(options.pageSize ?? 500), ...(options.filter ? { filter: options.filter } : {}) },
+    options,
+  );
 }

@@ -1,7 +1,7 @@
 import { PlatformApiError } from '@mantle/cluster';
 import type { GceClients } from './clients.js';
 import { isNotFound } from './errors.js';
-import { type CallOptions, gceCall, googleJson, unlessNotFound } from './http.js';
+import { type CallOptions, gceCall, googleJson, googlePages, unlessNotFound } from './http.js';
 
 /**
  * The Cloud Storage JSON API calls ore needs, over the authenticated fetch (so every call takes a
@@ -83,21 +83,13 @@ export async function* listObjects(
   prefix: string,
   options: CallOptions & { pageSize?: number },
 ): AsyncGenerator<StorageObject> {
-  let pageToken: string | undefined;
-  do {
-    const query = new URLSearchParams({ maxResults: String(options.pageSize ?? 1000) });
-    if (prefix) query.set('prefix', prefix);
-    if (pageToken) query.set('pageToken', pageToken);
-    const { body } = await googleJson<{ items?: StorageObject[]; nextPageToken?: string }>(
-      clients.auth,
-      'storage.objects.list',
-      `${clients.storageUrl}/storage/v1/b/${enc(bucket)}/o?${query}`,
-      {},
-      options,
-    );
-    yield* body.items ?? [];
-    pageToken = body.nextPageToken || undefined;
-  } while (pageToken);
+  yield* googlePages<StorageObject>(
+    clients.auth,
+    'storage.objects.list',
+    `${clients.storageUrl}/storage/v1/b/${enc(bucket)}/o`,
+    { maxResults: String(options.pageSize ?? 1000), ...(prefix ? { prefix } : {}) },
+    options,
+  );
 }
 
 /** The bucket exists and these credentials can see it: a preflight before reading a big file. */

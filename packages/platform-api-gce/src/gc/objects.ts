@@ -1,6 +1,6 @@
 import type { GcResource, GcResourceKind } from '@mantle/cluster';
 import type { GceClients } from '../api/clients.js';
-import { googleJson } from '../api/http.js';
+import { googlePages } from '../api/http.js';
 import { deleteObject, listObjects } from '../api/storage.js';
 import { gcTagsOf, ownerLabel } from '../labels.js';
 import { imageKind } from './images.js';
@@ -12,27 +12,21 @@ interface ObjectResource extends GcResource {
   object: string;
 }
 
-interface BucketList {
-  items?: Array<{ name: string; labels?: Record<string, string> }>;
-  nextPageToken?: string;
+interface Bucket {
+  name: string;
+  labels?: Record<string, string>;
 }
 
 /** The project's buckets labelled created-by=mantle (the ones ore gcloud upload made), every page. */
 async function* ownedBuckets(clients: GceClients, signal: AbortSignal) {
-  let pageToken: string | undefined;
-  do {
-    const query = new URLSearchParams({ project: clients.project, maxResults: '1000' });
-    if (pageToken) query.set('pageToken', pageToken);
-    const { body } = await googleJson<BucketList>(
-      clients.auth,
-      'storage.buckets.list',
-      `${clients.storageUrl}/storage/v1/b?${query}`,
-      {},
-      { signal },
-    );
-    for (const b of body.items ?? []) if (b.labels?.[ownerLabel.key] === ownerLabel.value) yield b.name;
-    pageToken = body.nextPageToken || undefined;
-  } while (pageToken);
+  const buckets = googlePages<Bucket>(
+    clients.auth,
+    'storage.buckets.list',
+    `${clients.storageUrl}/storage/v1/b`,
+    { project: clients.project, maxResults: '1000' },
+    { signal },
+  );
+  for await (const b of buckets) if (b.labels?.[ownerLabel.key] === ownerLabel.value) yield b.name;
 }
 
 /**
