@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeRequestError } from '../http/errors.js';
 import { paginateGoogle } from '../http/pagination.js';
@@ -42,6 +42,9 @@ interface Session {
   file: string;
   /** Bytes kept (a multiple of 256 KiB until the last request). */
   persisted: number;
+  /** The hashes of bytes 0..persisted, kept as they arrive (as GCS does); dropped when a truncation
+   * makes them unsound, and then the file is hashed again at the finish. */
+  hasher: ObjectHasher | undefined;
   declaredSize: number | undefined;
   busy: boolean;
   done?: StoredObject;
@@ -167,7 +170,8 @@ export async function createGcsStore(options: {
     if (!ok) fail(412, 'conditionNotMet', 'At least one of the pre-conditions you specified did not hold.');
   };
 
-  const hashesOf = async (file: string) => {
+  const hashesOf = async (file: string, hashed: ObjectHasher | undefined) => {
+    if (hashed && hashed.size === (await stat(file)).size) return hashed.digest();
     const hasher = new ObjectHasher();
     for await (const chunk of createReadStream(file)) hasher.update(chunk as Buffer);
     return hasher.digest();
@@ -180,8 +184,9 @@ export async function createGcsStore(options: {
     file: string,
     conditions: URLSearchParams,
     goog: string | undefined,
+    hashed?: ObjectHasher,
   ): Promise<StoredObject> => {
-    const { crc32c, md5Hash, size } = await hashesOf(file);
+    const { crc32c, md5Hash, size } = await hashesOf(file, hashed);
     const given = parseGoogHash(goog);
     const crcGiven = given.crc32c ?? fields.crc32c;
     const md5Given = given.md5 ?? fields.md5Hash;
@@ -242,7 +247,7 @@ export async function createGcsStore(options: {
     file: string,
     position: number,
     skip: number,
-    onWritten: (bytes: number) => void = () => {},
+    onWritten: (bytes: number, part: Buffer) => void = () => {},
   ): Promise<{ written: number; received: number }> => {
     const handle = await open(file, 'a+').then(async (h) => {
       await h.close();
@@ -258,7 +263,7 @@ export async function createGcsStore(options: {
           const part = chunk.subarray(from);
           await handle.write(part, 0, part.length, position + written);
           written += part.length;
-          onWritten(written);
+          onWritten(written, part);
         }
       }
     } finally {
@@ -302,9 +307,10 @@ export async function createGcsStore(options: {
       if (contentType) fields.contentType = contentType;
       checkConditions(ctx.query, bucket.objects.get(fields.name));
       const file = tempFile();
+      const hasher = new ObjectHasher();
       try {
-        await writeBody(ctx.bodyStream ?? [], file, 0, 0);
-        const object = await commit(bucket, fields, file, ctx.query, header(ctx, 'x-goog-hash'));
+        await writeBody(ctx.bodyStream ?? [], file, 0, 0, (_, part) => hasher.update(part));
+        const object = await commit(bucket, fields, file, ctx.query, header(ctx, 'x-goog-hash'), hasher);
         return reply(200, objectResource(ctx, object));
       } finally {
         await rm(file, { force: true });
@@ -373,6 +379,7 @@ export async function createGcsStore(options: {
       conditions,
       file,
       persisted: 0,
+      hasher: new ObjectHasher(),
       declaredSize: declared === undefined ? undefined : Number(declared),
       busy: false,
     });
@@ -413,6 +420,7 @@ export async function createGcsStore(options: {
         session.file,
         session.conditions,
         goog,
+        session.hasher,
       );
       session.done = object;
       return reply(200, objectResource(ctx, object));
@@ -457,12 +465,14 @@ export async function createGcsStore(options: {
     let written = 0;
     let received: number;
     try {
-      ({ received } = await writeBody(ctx.bodyStream ?? [], session.file, start, start - first, (n) => {
+      ({ received } = await writeBody(ctx.bodyStream ?? [], session.file, start, start - first, (n, part) => {
         written = n;
+        session.hasher?.update(part);
       }));
     } catch (e) {
       // the client went away mid-request: GCS keeps the whole 256 KiB units that arrived
       session.persisted = Math.max(start, Math.floor((start + written) / chunkUnit) * chunkUnit);
+      dropUnsoundHashes(session);
       await truncate(session.file, session.persisted).catch(() => {});
       throw e;
     } finally {
@@ -472,6 +482,7 @@ export async function createGcsStore(options: {
     const reached = Math.max(end, start);
     const refuse = async (message: string): Promise<never> => {
       await truncate(session.file, start);
+      dropUnsoundHashes(session);
       fail(400, 'invalid', message);
     };
     if (last !== undefined && last + 1 !== end)
@@ -490,8 +501,14 @@ export async function createGcsStore(options: {
         `Invalid request. The number of bytes uploaded is required to be equal or greater than ${chunkUnit}, except for the final request (it's recommended to be the exact multiple of ${chunkUnit}). The received request contained ${received} bytes, which does not meet this requirement.`,
       );
     session.persisted = Math.max(start, Math.floor(reached / chunkUnit) * chunkUnit);
+    dropUnsoundHashes(session);
     if (session.persisted !== reached) await truncate(session.file, session.persisted);
     return incomplete(session);
+  }
+
+  /** The running hashes cover exactly the bytes kept, or they are dropped. */
+  function dropUnsoundHashes(session: Session): void {
+    if (session.hasher && session.hasher.size !== session.persisted) session.hasher = undefined;
   }
 
   async function cancel(ctx: RouteContext<{ bucket: string }>): Promise<FakeReply> {

@@ -97,6 +97,7 @@ export async function createFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       method,
       path: url.pathname,
       status: undefined,
+      arrivedAt: performance.now(),
     });
     const streamed = found?.compiled.route.streamBody === true;
     const rawBody = streamed ? Buffer.alloc(0) : await readBody(req, maxBodyBytes);

@@ -7,6 +7,8 @@ export interface LoggedRequest {
   /** Undefined while the request is in flight, and for a dropped connection. */
   status: number | undefined;
   fault?: FaultKind;
+  /** `performance.now()` of this process when the request's headers arrived. */
+  arrivedAt?: number;
   /** `performance.now()` of this process when the answer was sent (benches time phases by it). */
   answeredAt?: number;
 }
