@@ -1,14 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 import { throwIfAborted } from '@mantle/cluster';
+import { crc32Polynomial, crcCombine, withKnownCrc32c } from './crc32c.js';
 import { deflateWindow } from './deflate-block.js';
 import type { GzipAnswer, GzipJob } from './gzip-worker.js';
 
 // gzip as pigz writes it, so that compression uses every core: the input is cut into blocks, each
 // deflated on a worker thread with the previous block's last 32 KiB as its dictionary and ended
 // with a sync flush (the last one with a final block), and the pieces are written in order between
-// one gzip header and trailer (CRC-32 and size of the whole input). The result is one ordinary gzip
+// one gzip header and trailer (CRC-32 and size of the whole input). Each piece comes out with its
+// CRC-32C known (crc32c.ts `withKnownCrc32c`), which the upload joins instead of computing. The result is one ordinary gzip
 // member that gunzip, GNU tar and GCE's importer read; the same input gives the same bytes, which an
 // interrupted upload relies on when it regenerates the stream to skip what the server has. Worker
 // threads rather than zlib's async calls: a block's incompressible parts are found by sampling
@@ -53,10 +54,16 @@ const workerUrl = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/upload/gzip-worker.js', import.meta.url)
   : new URL('./gzip-worker.js', import.meta.url);
 
+interface DeflatedBlock {
+  output: Buffer;
+  /** CRC-32 of the block's input. */
+  inputCrc32: number;
+}
+
 /** Threads that deflate blocks; answers come back by job id. */
 class DeflatePool {
   private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<number, { resolve(b: DeflatedBlock): void; reject(e: Error): void }>();
   private nextId = 0;
   private broken: Error | undefined;
 
@@ -68,7 +75,13 @@ class DeflatePool {
         this.waiting.delete(answer.id);
         if ('error' in answer) waiter?.reject(new Error(`compressing the image: ${answer.error}`));
         else
-          waiter?.resolve(Buffer.from(answer.output.buffer, answer.output.byteOffset, answer.output.length));
+          waiter?.resolve({
+            output: withKnownCrc32c(
+              Buffer.from(answer.output.buffer, answer.output.byteOffset, answer.output.length),
+              answer.outputCrc32c,
+            ),
+            inputCrc32: answer.inputCrc32,
+          });
       });
       worker.on('error', (e) => this.fail(e));
       worker.on('exit', (code) => {
@@ -85,13 +98,13 @@ class DeflatePool {
   }
 
   /** Deflates `input` (which the pool may take over: the caller must not use it after). */
-  deflate(job: Omit<GzipJob, 'id'>): Promise<Buffer> {
+  deflate(job: Omit<GzipJob, 'id'>): Promise<DeflatedBlock> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     // a buffer that is the whole of its memory moves to the thread; a view into more is copied
     const own = job.input.byteOffset === 0 && job.input.byteLength === job.input.buffer.byteLength;
     const input = own ? job.input : new Uint8Array(job.input);
-    const done = new Promise<Buffer>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const done = new Promise<DeflatedBlock>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.workers[id % this.workers.length]!.postMessage({ ...job, id, input } satisfies GzipJob, [
       input.buffer as ArrayBuffer,
     ]);
@@ -113,7 +126,7 @@ export async function* parallelGzip(
   const blocks = blocksOf(source, options.blockSize ?? 1024 * 1024)[Symbol.asyncIterator]();
   // two blocks per thread in flight: a thread never waits for the next one to be read
   const depth = threads * 2;
-  const inflight: Array<Promise<Buffer>> = [];
+  const inflight: Array<{ done: Promise<DeflatedBlock>; length: number }> = [];
   let crc = 0;
   let size = 0;
   let dictionary: Uint8Array | undefined;
@@ -126,17 +139,20 @@ export async function* parallelGzip(
         throwIfAborted(options.signal, 'compressing the image');
         const input = next.value;
         next = await blocks.next();
-        crc = crc32(input, crc);
-        size += input.length;
+        const length = input.length; // the input moves to the thread: read it now
+        size += length;
         const previous = dictionary;
         // copied: the block itself goes to the thread
         dictionary = new Uint8Array(input.subarray(Math.max(0, input.length - deflateWindow)));
         const done = pool.deflate({ input, dictionary: previous, level, last: next.done === true });
         // an error is seen when its turn comes; until then it must not be an unhandled rejection
         done.catch(() => {});
-        inflight.push(done);
+        inflight.push({ done, length });
       }
-      yield await inflight.shift()!;
+      const { done, length } = inflight.shift()!;
+      const block = await done;
+      crc = crcCombine(crc32Polynomial, crc, block.inputCrc32, length);
+      yield block.output;
     }
   } finally {
     await pool.close();
