@@ -96,9 +96,11 @@ export async function runUpload({
     }
 
     async function uploadAndMakeImage(scanning: Promise<Extent[]> | undefined) {
-      await clearImageName(clients, imageName, options.force, ctx);
-      await ensureBucket(clients, bucket, ctx);
-      const existing = await getObject(clients, bucket, objectName, ctx);
+      // independent checks, asked at once
+      const [, existing] = await Promise.all([
+        clearImageName(clients, imageName, options.force, ctx),
+        ensureBucket(clients, bucket, ctx).then(() => getObject(clients, bucket, objectName, ctx)),
+      ]);
       const madeByUs =
         existing &&
         state?.finished &&
@@ -209,6 +211,24 @@ interface UploadFileInput {
 async function uploadFile(clients: GceClients, input: UploadFileInput) {
   const { file, signal, log, io } = input;
   let state = input.state;
+  const startSession = () =>
+    startResumableUpload(
+      clients,
+      {
+        bucket: input.bucket,
+        name: input.objectName,
+        contentType: 'application/gzip',
+        metadata: {
+          [ownerLabel.key]: ownerLabel.value,
+          'source-file': file.path.split('/').pop() ?? '',
+          ...(input.expiresAt ? { 'expires-at': input.expiresAt } : {}),
+        },
+      },
+      { signal, log },
+    );
+  // the session is asked for while the hole scan ends
+  const starting = state?.session ? undefined : startSession();
+  starting?.catch(() => {}); // seen when awaited
   if (file.kind === 'raw' && !state?.extents) {
     if (!input.scanning) throw new Error('a raw disk without extents and no scan');
     // kept in the state file, so that a resumed run never reads the holes again
@@ -216,20 +236,7 @@ async function uploadFile(clients: GceClients, input: UploadFileInput) {
   }
   for (let fresh = false; ; fresh = true) {
     if (!state?.session || fresh) {
-      const session = await startResumableUpload(
-        clients,
-        {
-          bucket: input.bucket,
-          name: input.objectName,
-          contentType: 'application/gzip',
-          metadata: {
-            [ownerLabel.key]: ownerLabel.value,
-            'source-file': file.path.split('/').pop() ?? '',
-            ...(input.expiresAt ? { 'expires-at': input.expiresAt } : {}),
-          },
-        },
-        { signal, log },
-      );
+      const session = await (!fresh && starting ? starting : startSession());
       state = { ...(state ?? newState(input, undefined)), session };
       delete state.acknowledged;
       writeUploadState(state);
@@ -240,6 +247,7 @@ async function uploadFile(clients: GceClients, input: UploadFileInput) {
       total: dataTotal,
       unit: 'bytes',
     });
+    let savedAt = current.acknowledged?.offset ?? 0;
     const open =
       file.kind === 'raw'
         ? rawDiskSource(file, {
@@ -263,6 +271,9 @@ async function uploadFile(clients: GceClients, input: UploadFileInput) {
         onAcknowledged: (offset, crc) => {
           if (!Number.isFinite(crc)) return;
           current.acknowledged = { offset, crc };
+          // requests can be small (resumable.ts): the checkpoint is saved once per chunk's worth
+          if (offset - savedAt < input.chunkSize) return;
+          savedAt = offset;
           writeUploadState(current);
         },
       });

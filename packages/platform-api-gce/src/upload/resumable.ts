@@ -2,7 +2,7 @@ import { type Logger, PlatformApiError, sleep, throwIfAborted } from '@mantle/cl
 import type { GceClients } from '../api/clients.js';
 import { isRetryable, statusOf } from '../api/errors.js';
 import { putChunk, queryUpload, type StorageObject, type UploadState } from '../api/storage.js';
-import { crc32c, crc32cBase64 } from './crc32c.js';
+import { crc32c, crc32cBase64, crc32cContinue } from './crc32c.js';
 
 /** The bytes of `pieces` from `from` on, without copying (subarrays). */
 function piecesFrom(pieces: readonly Buffer[], from: number): Buffer[] {
@@ -41,7 +41,11 @@ export interface ResumableUploadInput {
    * CRC of; a stream made on the way (the raw disk's tar.gz) starts again at 0 and is skipped.
    */
   open(offset: number): SourceFrom;
-  /** Bytes per request (a multiple of 256 KiB); one is held while the next is made. */
+  /**
+   * Most bytes per request (a multiple of 256 KiB); one is held while the next is made. A request
+   * goes as soon as the previous one is answered with what has been made by then (256 KiB at
+   * least), so the server never waits for a whole chunk to be made and the last one is short.
+   */
   chunkSize: number;
   signal: AbortSignal;
   log?: Logger;
@@ -178,33 +182,52 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
       pendingBytes -= n;
       return out;
     };
-    const crcOf = (pieces: readonly Buffer[], from: number) => pieces.reduce((c, p) => crc32c(p, c), from);
+    const crcOf = (pieces: readonly Buffer[], from: number) =>
+      pieces.reduce((c, p) => crc32cContinue(p, c), from);
+    let serverIdle = true;
+    let sourceEnded = false;
+    // A request goes as soon as the server is free, with what has been made by then (at most a
+    // chunk, whole 256 KiB units, one byte at least kept back so that the last request is known to
+    // be the last): the server never waits for a whole chunk to be made, and the last request is
+    // short. Self-clocking: a slow server gets bigger requests, a slow source smaller ones.
+    const sendPending = () => {
+      const size = Math.min(input.chunkSize, Math.floor((pendingBytes - 1) / chunkQuantum) * chunkQuantum);
+      const chunk = take(size);
+      const offset = position;
+      crc = crcOf(chunk, crc);
+      position += size;
+      const crcAfter = crc;
+      serverIdle = false;
+      inflight = send(chunk, offset).then(() => {
+        serverIdle = true;
+        input.onAcknowledged?.(offset + size, crcAfter);
+        // what was made meanwhile goes now, not when the next piece comes
+        if (!sourceEnded && pendingBytes > chunkQuantum) sendPending();
+      });
+      inflight.catch(() => {}); // seen when awaited
+    };
     for await (const raw of source.stream) {
       let piece = raw;
       // the part the server already holds is only counted into the CRC
       if (position < resumedAt) {
         const skip = Math.min(piece.length, resumedAt - position);
-        crc = crc32c(piece.subarray(0, skip), crc);
+        crc = skip === piece.length ? crc32cContinue(piece, crc) : crc32c(piece.subarray(0, skip), crc);
         position += skip;
         piece = piece.subarray(skip);
       }
       if (!piece.length) continue;
       pending.push(piece);
       pendingBytes += piece.length;
-      // a chunk goes only once more follows it, so that the last one is known to be the last
-      while (pendingBytes > input.chunkSize) {
-        const chunk = take(input.chunkSize);
-        const offset = position;
-        crc = crcOf(chunk, crc);
-        position += input.chunkSize;
-        const crcAfter = crc;
-        await inflight;
-        inflight = send(chunk, offset).then(() => input.onAcknowledged?.(offset + input.chunkSize, crcAfter));
-        inflight.catch(() => {}); // seen when awaited
+      for (;;) {
+        if (serverIdle && pendingBytes > chunkQuantum) sendPending();
+        // memory: one request under way and at most a chunk made ahead of it
+        else if (pendingBytes > input.chunkSize) await inflight;
+        else break;
       }
     }
+    sourceEnded = true;
     if (position < resumedAt) throw new Error('the source ended before the bytes the server already holds');
-    await inflight;
+    while (!serverIdle) await inflight;
     const last = take(pendingBytes);
     crc = crcOf(last, crc);
     const total = position + lengthOf(last);
@@ -215,7 +238,7 @@ export async function resumableUpload(input: ResumableUploadInput): Promise<Resu
     input.onAcknowledged?.(total, crc);
   } else {
     // finished by an earlier run: the CRC is known only by reading the source again
-    for await (const piece of source.stream) crc = crc32c(piece, crc);
+    for await (const piece of source.stream) crc = crc32cContinue(piece, crc);
   }
   const ours = crc32cBase64(crc);
   if (object.crc32c && object.crc32c !== ours)
