@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import {
   abortReason,
   ConfigError,
@@ -15,8 +16,11 @@ import {
 import type { Logger } from './log.js';
 import { deadline, releaseDeadline, sleep } from './wait.js';
 
-const { Client, utils } = ssh2;
-type SshClient = InstanceType<typeof Client>;
+// ssh2 is loaded when first used: most ore verbs never open SSH, and loading it costs ~35 ms of
+// every start-up.
+let ssh2Module: typeof ssh2 | undefined;
+const ssh2Lib = (): typeof ssh2 => (ssh2Module ??= createRequire(import.meta.url)('ssh2') as typeof ssh2);
+type SshClient = ssh2.Client;
 
 /** Where to reach a machine's SSH server. */
 export interface SshEndpoint {
@@ -47,8 +51,11 @@ export interface SshIdentity {
  */
 export function generateEd25519KeyPair(comment?: string): { private: string; public: string } {
   for (let attempt = 0; ; attempt++) {
-    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+    const pair = ssh2Lib().utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+    if (
+      !(ssh2Lib().utils.parseKey(pair.private) instanceof Error) &&
+      !(ssh2Lib().utils.parseKey(pair.public) instanceof Error)
+    )
       return pair;
     if (attempt >= 20) throw new Error('could not generate a usable ed25519 key pair');
   }
@@ -89,7 +96,7 @@ export function readPublicKeyFiles(paths: string[]): string[] {
     text.split('\n').forEach((line, i) => {
       const trimmed = line.trim();
       if (!trimmed || trimmed.startsWith('#')) return;
-      const parsed = utils.parseKey(trimmed);
+      const parsed = ssh2Lib().utils.parseKey(trimmed);
       if (parsed instanceof Error) throw new ConfigError(`--key ${path}:${i + 1}: not an OpenSSH public key`);
       const key = Array.isArray(parsed) ? parsed[0] : parsed;
       if (key?.isPrivateKey()) throw new ConfigError(`--key ${path}: is a private key; pass the .pub file`);
@@ -271,7 +278,7 @@ async function connectOnce(
     silentLimitMs: attemptTimeoutMs,
   });
   return new Promise<SshClient>((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2Lib().Client)();
     let hostKeyError: HostKeyMismatchError | undefined;
     let settled = false;
     const finish = (err?: Error) => {

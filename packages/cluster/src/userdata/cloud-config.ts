@@ -1,8 +1,9 @@
-import { type DocumentOptions, parseDocument, type SchemaOptions, type Tags } from 'yaml';
+import type { DocumentOptions, SchemaOptions, Tags } from 'yaml';
 import { z } from 'zod';
 import { UserDataError } from '../errors.js';
 import { BASE64 } from './data-url.js';
 import { describeValue, firstIssue, jsonPath } from './json-path.js';
+import { yamlLib } from './yaml-lib.js';
 
 // Parse as YAML 1.1 because cloud-init (PyYAML) does; keep timestamps as strings so they round-trip.
 export const YAML_OPTIONS: DocumentOptions & SchemaOptions = {
@@ -77,7 +78,7 @@ export function validateCloudConfigObject(obj: unknown): CloudConfig {
 }
 
 export function parseCloudConfig(text: string): CloudConfig {
-  const doc = parseDocument(text, YAML_OPTIONS);
+  const doc = yamlLib().parseDocument(text, YAML_OPTIONS);
   const err = doc.errors[0];
   if (err)
     throw new UserDataError(

@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import { stringify as stringifyYaml } from 'yaml';
 import { UserDataError } from '../errors.js';
 import {
   type CloudConfig,
@@ -17,6 +16,7 @@ import {
 } from './ignition-schema.js';
 import { dropinNameProblem, unitNameProblem } from './systemd-names.js';
 import type { UserData, UserDataKind } from './user-data.js';
+import { yamlLib } from './yaml-lib.js';
 
 export interface RenderOptions {
   /** authorized_keys lines to inject. */
@@ -189,7 +189,7 @@ export class RenderedUserData {
         return JSON.stringify(body.config);
       case 'cloud-config':
         // lineWidth 0: never fold long scalars such as SSH keys or base64 content.
-        return `#cloud-config\n${stringifyYaml(body.config, { ...YAML_OPTIONS, lineWidth: 0 })}`;
+        return `#cloud-config\n${yamlLib().stringify(body.config, { ...YAML_OPTIONS, lineWidth: 0 })}`;
       case 'script':
         return body.text;
     }
