@@ -8,7 +8,11 @@
 // API checks, the hole scan, tar and gzip on the way) to the emulator's answer to the upload's last
 // chunk, the baseline's over bucket.upload alone (a ready file: its time leaves out making it).
 // ore's images.insert after the upload is timed apart: the baseline makes no image. Peak RSS
-// ≤ 256 MiB (VmHWM at exit).
+// ≤ 256 MiB (VmHWM at exit). Both sides are warmed up first (untimed), then run in alternating
+// rounds (ROUNDS, default 3); the medians are compared.
+// Diagnostics: BENCH_TIMELINE=1 prints each side's requests with their times (s from spawn);
+// ORE_NODE_ARGS and ORE_EXTRA_ARGS add node flags (e.g. --cpu-prof) and ore flags (e.g.
+// --chunk-mib 64) to ore's runs.
 // Run `pnpm run build` first.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,40 +79,56 @@ try {
     );
     return Number((await r.json()).size);
   };
-  // ore
-  emulator.requests.reset();
-  const t0 = performance.now();
-  const code = await new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
+  const imagesBucket = `${emulator.project}-kola-images`;
+
+  /** With BENCH_TIMELINE set: the requests since the log's reset, in seconds from `t0`. */
+  const printTimeline = (t0) => {
+    if (!process.env.BENCH_TIMELINE) return;
+    const s = (at) => ((at - t0) / 1000).toFixed(3);
+    for (const e of emulator.requests.entries())
+      console.error(`  ${s(e.arrivedAt)}-${s(e.answeredAt)} ${e.method} ${e.path.slice(0, 60)} ${e.status}`);
+  };
+
+  /** Spawns node with `args` on a fresh request log; its exit code and the spawn time. */
+  const runNode = async (args, env, stdio) => {
+    emulator.requests.reset();
+    const t0 = performance.now();
+    const code = await new Promise((resolve) => {
+      spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio }).on('close', resolve);
+    });
+    return { t0, code };
+  };
+
+  /** One `ore gcloud upload` process; seconds to the last chunk's answer and to exit, peak RSS. */
+  const runOre = async (file, name) => {
+    const { t0, code } = await runNode(
       [
+        ...(process.env.ORE_NODE_ARGS ? process.env.ORE_NODE_ARGS.split(' ') : []),
         '--import',
         hwm,
         join(root, 'packages/ore/bin/ore.js'),
         'gcloud',
         'upload',
         '--file',
-        raw,
+        file,
         '--name',
-        'bench-ore',
+        name,
         ...emulator.ore,
+        ...(process.env.ORE_EXTRA_ARGS ? process.env.ORE_EXTRA_ARGS.split(' ') : []),
       ],
-      {
-        env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache'), HWM_OUT: join(work, 'ore.hwm') },
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
+      { XDG_CACHE_HOME: join(work, 'cache'), HWM_OUT: join(work, 'ore.hwm') },
+      ['ignore', 'ignore', 'ignore'],
     );
-    child.on('close', resolve);
-  });
-  const oreTotalSeconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`ore exited ${code}`);
-  const lastChunk = emulator.requests
-    .entries()
-    .find((e) => e.method === 'PUT' && e.path.startsWith('/upload/storage/v1/') && e.status === 200);
-  if (!lastChunk?.answeredAt) throw new Error('the emulator saw no finished upload');
-  const oreSeconds = (lastChunk.answeredAt - t0) / 1000;
-  const oreRss = Number(readFileSync(join(work, 'ore.hwm'), 'utf8')) / 1024;
-  const oreBytes = await objectSize(`${emulator.project}-kola-images`, 'bench-ore.tar.gz');
+    const total = (performance.now() - t0) / 1000;
+    if (code !== 0) throw new Error(`ore exited ${code}`);
+    const lastChunk = emulator.requests
+      .entries()
+      .find((e) => e.method === 'PUT' && e.path.startsWith('/upload/storage/v1/') && e.status === 200);
+    if (!lastChunk?.answeredAt) throw new Error('the emulator saw no finished upload');
+    const rss = Number(readFileSync(join(work, 'ore.hwm'), 'utf8')) / 1024;
+    printTimeline(t0);
+    return { seconds: (lastChunk.answeredAt - t0) / 1000, total, rss };
+  };
 
   // baseline: a ready tar.gz, sent by the SDK
   const targz = join(work, 'disk.tar.gz');
@@ -122,23 +142,80 @@ try {
     retryOptions: { autoRetry: false },
   });
   storage.interceptors.push({ request: (o) => ({ ...o, headers: { ...o.headers, ...headers } }) });
-  const t1 = performance.now();
-  await storage.bucket(emulator.bucket).upload(targz, { destination: 'builds/bench-sdk.tar.gz' });
-  const sdkSeconds = (performance.now() - t1) / 1000;
+  const bearer = /^Bearer (.+)$/i.exec(headers.authorization ?? headers.Authorization ?? '')?.[1];
+  if (!bearer) throw new Error('no bearer token from the emulator');
+  /** bucket.upload in a process of its own (bench/support/sdk-upload.mjs), timed as ore is. */
+  const runSdkProcess = async (file, destination) => {
+    const { t0, code } = await runNode(
+      [join(root, 'bench/support/sdk-upload.mjs'), file, emulator.bucket, destination],
+      { GCS_ENDPOINT: emulator.endpoint, GCS_PROJECT: emulator.project, GCS_BEARER: bearer },
+      ['ignore', 'ignore', 'inherit'],
+    );
+    if (code !== 0) throw new Error(`the SDK upload process exited ${code}`);
+    printTimeline(t0);
+    const finished = emulator.requests
+      .entries()
+      .findLast((e) => e.path.startsWith('/upload/storage/v1/') && e.status === 200);
+    if (!finished?.answeredAt) throw new Error('the emulator saw no finished SDK upload');
+    return (finished.answeredAt - t0) / 1000;
+  };
+  const runSdk = async (file, destination) => {
+    const t1 = performance.now();
+    await storage.bucket(emulator.bucket).upload(file, { destination });
+    return (performance.now() - t1) / 1000;
+  };
+
+  // Warm-up, untimed: the emulator compiles each operation's spec validators on first use, and the
+  // first of two runs would pay that for the second. A small image and a small file through the
+  // same calls.
+  const warmRaw = join(work, 'warm.raw');
+  {
+    const fd = openSync(warmRaw, 'w');
+    writeSync(fd, randomBytes(block), 0, block, 0);
+    closeSync(fd);
+    execFileSync('truncate', ['-s', String(1024 * MiB), warmRaw]);
+  }
+  await runOre(warmRaw, 'bench-warm');
+  const warmTargz = join(work, 'warm.tar.gz');
+  execFileSync('tar', ['--format=oldgnu', '-Sczf', warmTargz, '-C', work, 'warm.raw']);
+  await runSdk(warmTargz, 'builds/bench-warm.tar.gz');
+  await runSdkProcess(warmTargz, 'builds/bench-warm-process.tar.gz');
+
+  // Rounds alternate, so that neither side always runs on a cooler machine; medians compared.
+  const rounds = Number(process.env.ROUNDS ?? 3);
+  const ore = [];
+  const sdk = [];
+  const sdkInProcess = [];
+  for (let round = 1; round <= rounds; round++) {
+    ore.push(await runOre(raw, `bench-ore-${round}`));
+    sdk.push(await runSdkProcess(targz, `builds/bench-sdk-${round}.tar.gz`));
+    sdkInProcess.push(await runSdk(targz, `builds/bench-sdk-in-${round}.tar.gz`));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const oreSeconds = median(ore.map((r) => r.seconds));
+  const oreTotalSeconds = median(ore.map((r) => r.total));
+  const oreRss = Math.max(...ore.map((r) => r.rss));
+  const sdkSeconds = median(sdk);
+  const sdkInProcessSeconds = median(sdkInProcess);
+  const oreBytes = await objectSize(imagesBucket, 'bench-ore-1.tar.gz');
   const sdkBytes = statSync(targz).size;
 
   const fmt = (n, d = 1) => n.toFixed(d);
+  const list = (xs) => xs.map((x) => fmt(x, 2)).join(', ');
   console.log(
-    `image: 1 GiB raw, ${fmt((data.length * block) / MiB)} MiB data; gzip -6 of the data alone ${fmt(gzipOfData / MiB, 2)} MiB`,
+    `image: 1 GiB raw, ${fmt((data.length * block) / MiB)} MiB data; gzip -6 of the data alone ${fmt(gzipOfData / MiB, 2)} MiB; ${rounds} rounds after a warm-up`,
   );
   console.log(
-    `ore gcloud upload: ${fmt(oreSeconds, 2)} s from start to the object, ${fmt(size / MiB / oreSeconds)} MiB/s of image, object ${fmt(oreBytes / MiB, 2)} MiB, peak RSS ${fmt(oreRss)} MiB`,
+    `ore gcloud upload: ${fmt(oreSeconds, 2)} s (median of ${list(ore.map((r) => r.seconds))}) from start to the object, ${fmt(size / MiB / oreSeconds)} MiB/s of image, object ${fmt(oreBytes / MiB, 2)} MiB, peak RSS ${fmt(oreRss)} MiB`,
   );
   console.log(
     `  then images.insert (the emulator reads the whole archive, as GCE's importer does): ${fmt(oreTotalSeconds - oreSeconds, 2)} s; ${fmt(oreTotalSeconds, 2)} s to exit`,
   );
   console.log(
-    `@google-cloud/storage bucket.upload of GNU tar's tar.gz: ${fmt(sdkSeconds, 2)} s, ${fmt(size / MiB / sdkSeconds)} MiB/s of image, ${fmt(sdkBytes / MiB, 2)} MiB`,
+    `@google-cloud/storage bucket.upload of GNU tar's tar.gz (${fmt(sdkBytes / MiB, 2)} MiB), a process timed as ore is: ${fmt(sdkSeconds, 2)} s (median of ${list(sdk)}), ${fmt(size / MiB / sdkSeconds)} MiB/s of image`,
+  );
+  console.log(
+    `  the same call inside this warm process (no start-up, no goal): ${fmt(sdkInProcessSeconds, 2)} s (median of ${list(sdkInProcess)})`,
   );
   const bytesRatio = oreBytes / gzipOfData;
   const speed = sdkSeconds / oreSeconds;
@@ -146,6 +223,7 @@ try {
     `bytes sent / gzip of data: ${fmt(bytesRatio, 3)} (goal ≤ 1.010): ${bytesRatio <= 1.01 ? 'met' : 'NOT met'}`,
   );
   console.log(`throughput / baseline: ${fmt(speed, 2)}× (goal ≥ 1.0): ${speed >= 1 ? 'met' : 'NOT met'}`);
+  console.log(`(no goal) throughput / the in-process call: ${fmt(sdkInProcessSeconds / oreSeconds, 2)}×`);
   console.log(
     `(no goal) against GNU tar + bucket.upload (${fmt(tarSeconds, 2)} s + ${fmt(sdkSeconds, 2)} s): ${fmt((tarSeconds + sdkSeconds) / oreSeconds, 2)}×`,
   );
