@@ -295,3 +295,56 @@ describe('ore azure gc on a generated mix, over several pages', () => {
       expect(azure.state.groups.get(name.toLowerCase())?.state, name).toBe('Succeeded');
   });
 });
+
+describe('ore azure gc of blobs ore uploaded', () => {
+  it('removes only expired blobs with the createdBy=mantle metadata, never a leased or foreign one', async () => {
+    const container = blobClient().getContainerClient('gcmix');
+    await container.createIfNotExists();
+    const old = '2021-01-01T00:00:00Z';
+    const later = '2999-01-01T00:00:00Z';
+    const mix: Array<[string, Record<string, string>, string]> = [
+      ['expired.vhd', { createdBy: 'mantle', createdAt: old, expiresAt: old }, 'remove'],
+      ['young.vhd', { createdBy: 'mantle', createdAt: old, expiresAt: later }, 'expires at'],
+      ['release.vhd', { createdBy: 'mantle', createdAt: old }, 'collected only when it expires'],
+      ['foreign.vhd', { createdAt: old, expiresAt: old }, 'not created by this tool'],
+      ['leased.vhd', { createdBy: 'mantle', createdAt: old, expiresAt: old }, 'leased'],
+    ];
+    for (const [name, metadata] of mix) await container.getPageBlobClient(name).create(512, { metadata });
+    await container.getBlobClient('leased.vhd').getBlobLeaseClient().acquireLease(-1);
+    const id = (name: string) => `kola/gcmix/${name}`;
+    type Outcome = {
+      report: { results: Array<{ resource: { kind: string; id: string }; action: string; reason: string }> };
+    };
+    const ofMix = (o: Outcome) =>
+      Object.fromEntries(
+        o.report.results
+          .filter((r) => r.resource.kind === 'azure.blob' && r.resource.id.startsWith('kola/gcmix/'))
+          .map((r) => [r.resource.id, r]),
+      );
+    const names = async () => {
+      const got: string[] = [];
+      for await (const b of container.listBlobsFlat()) got.push(b.name);
+      return got.sort();
+    };
+    const before = await names();
+
+    const plan = await oreAzure(['gc', '--older-than', '1h', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const planned = ofMix(JSON.parse(plan.stdout) as Outcome);
+    for (const [name, , outcome] of mix) {
+      const r = planned[id(name)];
+      if (outcome === 'remove') expect(r?.action, name).toBe('would-remove');
+      else {
+        expect(r?.action, name).toBe('kept');
+        expect(r?.reason, name).toContain(outcome);
+      }
+    }
+    expect(await names()).toEqual(before);
+
+    const applied = await oreAzure(['gc', '--older-than', '1h', '--apply', '--json']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const done = ofMix(JSON.parse(applied.stdout) as Outcome);
+    expect(done[id('expired.vhd')]?.action).toBe('removed');
+    expect(await names()).toEqual(before.filter((n) => n !== 'expired.vhd'));
+  });
+});

@@ -30,6 +30,7 @@ export function registerKinds(state: ArmState, hooks: VmHooks = {}): ResourceKin
         put: 'StorageAccounts_Create',
         get: 'StorageAccounts_GetProperties',
         delete: 'StorageAccounts_Delete',
+        listAll: 'StorageAccounts_List',
       },
       create: 'location',
       build(resource) {

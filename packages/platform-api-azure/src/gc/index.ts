@@ -1,6 +1,12 @@
-import type { GcOpenContext, GcResource, GcResourceKind, GcSession } from '@mantle/cluster';
+import {
+  expiresAtTag,
+  type GcOpenContext,
+  type GcResource,
+  type GcResourceKind,
+  type GcSession,
+} from '@mantle/cluster';
 import { type AzureSession, openAzureSession } from '../api/session.js';
-import type { AzureOptions } from '../options.js';
+import { type AzureOptions, blobServiceUrl } from '../options.js';
 import { createdAtTag, ownerTag } from '../tags.js';
 
 /**
@@ -11,16 +17,27 @@ import { createdAtTag, ownerTag } from '../tags.js';
  *   deleted is left to ARM.
  * - `azure.image`: managed images ore made, only once their expires-at tag has passed (an image in a
  *   flight's group goes with the group).
+ * - `azure.blob`: page blobs `ore azure upload-blob` made (metadata createdBy=mantle), in every storage
+ *   account of the subscription, only once their expiresAt metadata has passed; a leased blob (a copy
+ *   or disk is reading it) is kept. An account whose keys cannot be listed is reported and skipped.
  * Deletes are asked for, not waited on: a group takes minutes and cron runs again.
  */
 
-export const kinds = { resourceGroup: 'azure.resource-group', image: 'azure.image' } as const;
+export const kinds = {
+  resourceGroup: 'azure.resource-group',
+  image: 'azure.image',
+  blob: 'azure.blob',
+} as const;
 
 interface GroupResource extends GcResource {
   state: string;
 }
 interface ImageResource extends GcResource {
   group: string;
+}
+interface BlobResource extends GcResource {
+  delete(signal: AbortSignal): Promise<unknown>;
+  leased: boolean;
 }
 
 export async function openAzureGc(options: AzureOptions, ctx: GcOpenContext): Promise<GcSession> {
@@ -29,8 +46,72 @@ export async function openAzureGc(options: AzureOptions, ctx: GcOpenContext): Pr
     identity: { subscription: session.subscriptionId, endpoint: session.endpoint },
     ownerTag: { ...ownerTag },
     locations: ['all locations'],
-    kinds: azureGcKinds(session),
+    kinds: [...azureGcKinds(session), blobKind(session, options, ctx)],
   };
+}
+
+/**
+ * Blob metadata names are identifiers (no `expires-at`) and come back in whatever case the service
+ * keeps: the upload's createdBy / createdAt / expiresAt, read case-insensitively, as the engine's tags.
+ */
+export function blobTags(metadata: Record<string, string> = {}): Record<string, string> {
+  const tags: Record<string, string> = {};
+  const names: Record<string, string> = {
+    [ownerTag.key.toLowerCase()]: ownerTag.key,
+    [createdAtTag.toLowerCase()]: createdAtTag,
+    expiresat: expiresAtTag,
+  };
+  for (const [name, value] of Object.entries(metadata)) tags[names[name.toLowerCase()] ?? name] = value;
+  return tags;
+}
+
+function blobKind(session: AzureSession, options: AzureOptions, open: GcOpenContext): GcResourceKind {
+  const blobs: GcResourceKind<BlobResource> = {
+    kind: kinds.blob,
+    description: 'page blobs ore upload-blob made (createdBy=mantle metadata) whose expiresAt has passed',
+    expiryOnly: true,
+    async *list(ctx) {
+      const { BlobServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-blob');
+      for await (const account of session.storage.storageAccounts.list({ abortSignal: ctx.signal })) {
+        const name = account.name ?? '';
+        const keys = await session.storage.storageAccounts
+          .listKeys(groupOf(account.id ?? ''), name, { abortSignal: ctx.signal })
+          .catch((e: Error) => {
+            open.log.warn(
+              `azure gc: storage account ${name}: its keys could not be listed (${e.message}); its blobs are not looked at`,
+            );
+            return undefined;
+          });
+        const key = keys?.keys?.[0]?.value;
+        if (!key) continue;
+        const service = new BlobServiceClient(
+          blobServiceUrl(options, name),
+          new StorageSharedKeyCredential(name, key),
+        );
+        for await (const container of service.listContainers({ abortSignal: ctx.signal })) {
+          const client = service.getContainerClient(container.name);
+          for await (const blob of client.listBlobsFlat({ includeMetadata: true, abortSignal: ctx.signal })) {
+            const tags = blobTags(blob.metadata);
+            const createdAt = createdAtOf(tags);
+            yield {
+              kind: kinds.blob,
+              id: `${name}/${container.name}/${blob.name}`,
+              ...(account.location ? { location: account.location } : {}),
+              ...(createdAt ? { createdAt } : {}),
+              tags,
+              leased: blob.properties.leaseState === 'leased',
+              delete: (signal) => client.getBlobClient(blob.name).delete({ abortSignal: signal }),
+            };
+          }
+        }
+      }
+    },
+    protectedReason: (b) => (b.leased ? 'leased (a copy or a disk is reading it)' : undefined),
+    async remove(b, ctx) {
+      await b.delete(ctx.signal);
+    },
+  };
+  return blobs as GcResourceKind;
 }
 
 function createdAtOf(tags: Record<string, string>): Date | undefined {
